@@ -1,0 +1,81 @@
+"""One error base; each outcome that has its own exit code has its own subclass.
+
+Library code raises these; only the CLI turns them into a message and an exit code.
+Anything else that escapes is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from prgcloud import exit_codes
+
+
+class PrgcloudError(Exception):
+    """Base of every error prgcloud expects; `exit_code` is what the CLI exits with."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, said where the user wrote it.
+
+    `where` is the flag (`--worker-pool-spec`), or a flag and a pool
+    (`--worker-pool-spec #2`), or a config key path (`--config workerPoolSpecs[0].machineSpec`).
+    """
+
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"argument {self.where}: {self.message}" if self.where else self.message
+
+
+class BadInputError(PrgcloudError):
+    """A flag, a spec key or value, or a config file is wrong; nothing was sent (exit 2)."""
+
+    exit_code = exit_codes.BAD_INPUT
+
+    def __init__(self, problems: Iterable[Problem] | str) -> None:
+        self.problems: Sequence[Problem] = (
+            (Problem("", problems),) if isinstance(problems, str) else tuple(problems)
+        )
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @classmethod
+    def at(cls, where: str, message: str) -> BadInputError:
+        """A single problem at one place."""
+        return cls([Problem(where, message)])
+
+
+class DoesNotFitError(PrgcloudError):
+    """The job does not fit the persistent resource as it stands (exit 3)."""
+
+    exit_code = exit_codes.DOES_NOT_FIT
+
+
+class PrecheckFailedError(PrgcloudError):
+    """The pre-check could not be done: not found, denied, unreachable, no credentials (exit 4)."""
+
+    exit_code = exit_codes.PRECHECK_FAILED
+
+
+class WaitTimedOutError(PrgcloudError):
+    """`--wait-for-capacity` ran out of time (exit 5)."""
+
+    exit_code = exit_codes.WAIT_TIMED_OUT
+
+
+class GcloudNotFoundError(PrgcloudError):
+    """There is no gcloud to run (exit 127, as a shell says for a missing command)."""
+
+    exit_code = exit_codes.GCLOUD_NOT_FOUND

@@ -1,0 +1,9 @@
+"""The exit codes prgcloud documents (RULES §3); anything else is gcloud's own code."""
+
+OK = 0
+BAD_INPUT = 2
+DOES_NOT_FIT = 3
+PRECHECK_FAILED = 4
+WAIT_TIMED_OUT = 5
+GCLOUD_NOT_FOUND = 127
+INTERRUPTED = 130
