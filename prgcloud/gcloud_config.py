@@ -1,0 +1,125 @@
+"""gcloud's properties, read the way gcloud reads them, without running gcloud.
+
+Precedence, highest first: the command's flags (`--project`, `--region`, ...), the
+`CLOUDSDK_<SECTION>_<NAME>` environment variables, the active configuration's file
+(`$CLOUDSDK_CONFIG/configurations/config_<NAME>`; the name from `--configuration`, else
+`CLOUDSDK_ACTIVE_CONFIG_NAME`, else the `active_config` file, else `default`), and last the
+installation's `properties` file.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from prgcloud.errors import BadInputError
+
+
+@dataclass(frozen=True)
+class Properties:
+    """Resolved gcloud properties; `get("core/project")` answers as gcloud would."""
+
+    overrides: Mapping[str, str] = field(default_factory=dict)
+    environ: Mapping[str, str] = field(default_factory=dict)
+    configuration: Mapping[str, str] = field(default_factory=dict)
+    installation: Mapping[str, str] = field(default_factory=dict)
+    configuration_name: str = "default"
+    config_dir: str = ""
+
+    def get(self, name: str) -> str | None:
+        """The value of property `section/name`, or None when it is not set anywhere."""
+        if name in self.overrides:
+            return self.overrides[name]
+        variable = env_variable(name)
+        if variable in self.environ:
+            return self.environ[variable]
+        if name in self.configuration:
+            return self.configuration[name]
+        return self.installation.get(name)
+
+
+def env_variable(name: str) -> str:
+    """`core/project` -> `CLOUDSDK_CORE_PROJECT` (gcloud's spelling of a property as a variable)."""
+    section, _, key = name.partition("/")
+    return f"CLOUDSDK_{section}_{key}".upper().replace("-", "_")
+
+
+def config_dir(environ: Mapping[str, str]) -> str:
+    """gcloud's configuration directory: `$CLOUDSDK_CONFIG`, else `~/.config/gcloud`."""
+    configured = environ.get("CLOUDSDK_CONFIG")
+    if configured:
+        return os.path.expanduser(configured)
+    home = environ.get("HOME") or os.path.expanduser("~")
+    return os.path.join(home, ".config", "gcloud")
+
+
+def active_configuration_name(environ: Mapping[str, str], flag: str | None = None) -> str:
+    """The configuration gcloud would use: `--configuration`, env, `active_config`, `default`."""
+    if flag:
+        return flag
+    if environ.get("CLOUDSDK_ACTIVE_CONFIG_NAME"):
+        return environ["CLOUDSDK_ACTIVE_CONFIG_NAME"]
+    try:
+        with open(os.path.join(config_dir(environ), "active_config"), encoding="utf-8") as f:
+            name = f.read().strip()
+    except OSError:
+        return "default"
+    return name or "default"
+
+
+def read_properties_file(path: str) -> dict[str, str]:
+    """An INI file of gcloud properties as {"section/name": value}; missing file -> {}."""
+    parser = configparser.RawConfigParser()
+    try:
+        with open(path, encoding="utf-8") as f:
+            parser.read_file(f)
+    except FileNotFoundError:
+        return {}
+    except (OSError, configparser.Error) as error:
+        raise BadInputError(
+            f"gcloud configuration file {path} cannot be read: {error}. "
+            "Fix it with `gcloud config` or pass the values as flags."
+        ) from error
+    return {
+        f"{section}/{key}": value
+        for section in parser.sections()
+        for key, value in parser.items(section)
+    }
+
+
+def load_properties(
+    environ: Mapping[str, str],
+    *,
+    configuration: str | None = None,
+    overrides: Mapping[str, str] | None = None,
+    sdk_root: str | None = None,
+) -> Properties:
+    """Read every layer of gcloud's properties for this environment and these flags."""
+    directory = config_dir(environ)
+    name = active_configuration_name(environ, configuration)
+    configuration_values = read_properties_file(
+        os.path.join(directory, "configurations", f"config_{name}")
+    )
+    installation = read_properties_file(os.path.join(sdk_root, "properties")) if sdk_root else {}
+    return Properties(
+        overrides=dict(overrides or {}),
+        environ=dict(environ),
+        configuration=configuration_values,
+        installation=installation,
+        configuration_name=name,
+        config_dir=directory,
+    )
+
+
+def aiplatform_endpoint(properties: Properties, region: str) -> str:
+    """The base URL gcloud sends Vertex AI requests to, always ending in `/`.
+
+    `api_endpoint_overrides/aiplatform` is used as it is when set; otherwise the regional
+    endpoint `https://REGION-aiplatform.googleapis.com/`.
+    """
+    override = properties.get("api_endpoint_overrides/aiplatform")
+    if override:
+        return override if override.endswith("/") else override + "/"
+    return f"https://{region}-aiplatform.googleapis.com/"

@@ -1,0 +1,163 @@
+"""The one module that starts processes (all through `sh`, never a shell).
+
+Two ways to run gcloud: `stream` hands it our stdin/stdout/stderr (or copies its output to
+the given text streams) and returns its exit code, for the submission itself; `capture`
+collects its output, for small questions such as `gcloud auth print-access-token`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+from prgcloud.errors import GcloudNotFoundError
+
+GCLOUD_OVERRIDE_VARIABLE = "PRGCLOUD_GCLOUD"
+# Set by the PATH shim (bin/gcloud) for the processes it starts, so that nothing prgcloud
+# runs can land on the shim again.
+SHIM_DIR_VARIABLE = "PRGCLOUD_SHIM_DIR"
+
+# How long gcloud gets to finish after it was asked to stop (Ctrl-C) before it is killed.
+_STOP_GRACE_SECONDS = 10.0
+
+
+def find_gcloud(environ: Mapping[str, str]) -> str:
+    """The real gcloud: `$PRGCLOUD_GCLOUD`, else the first `gcloud` on PATH that is not the shim."""
+    override = environ.get(GCLOUD_OVERRIDE_VARIABLE)
+    if override:
+        if os.path.isfile(override) and os.access(override, os.X_OK):
+            return override
+        raise GcloudNotFoundError(
+            f"{GCLOUD_OVERRIDE_VARIABLE} is set to {override!r}, which is not an executable "
+            "file. Point it at the real gcloud, or unset it to use the first gcloud on PATH."
+        )
+    skip = {_real_dir(d) for d in environ.get(SHIM_DIR_VARIABLE, "").split(os.pathsep) if d}
+    skip.add(_real_dir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bin")))
+    skip.add(_real_dir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "bin")))
+    for directory in environ.get("PATH", os.defpath).split(os.pathsep):
+        candidate = os.path.join(directory or ".", "gcloud")
+        if _real_dir(directory or ".") in skip:
+            continue
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    raise GcloudNotFoundError(
+        "gcloud was not found on PATH. Install the Google Cloud CLI "
+        "(https://cloud.google.com/sdk/docs/install), or set PRGCLOUD_GCLOUD to its path."
+    )
+
+
+def _real_dir(path: str) -> str:
+    return os.path.realpath(os.path.abspath(path))
+
+
+@dataclass(frozen=True)
+class Captured:
+    """What a captured gcloud run left: its exit code and its output, decoded."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def _command(environ: Mapping[str, str]) -> Any:
+    import sh  # imported here: ~0.09 s that only paths starting a process should pay
+
+    return sh.Command(find_gcloud(environ))
+
+
+def capture(
+    argv: Sequence[str], environ: Mapping[str, str], *, timeout: float | None = None
+) -> Captured:
+    """Run gcloud with `argv`, wait at most `timeout` seconds, and return what it printed."""
+    import sh
+
+    try:
+        result = _command(environ)(
+            *argv,
+            _env=dict(environ),
+            _ok_code=range(256),
+            _return_cmd=True,
+            _timeout=timeout,
+            _in=None,
+            _tty_out=False,
+            _decode_errors="replace",
+        )
+    except sh.TimeoutException:
+        return Captured(124, "", f"gcloud {' '.join(argv[:3])} timed out after {timeout} s")
+    return Captured(
+        int(result.exit_code),
+        result.stdout.decode("utf-8", "replace"),
+        result.stderr.decode("utf-8", "replace"),
+    )
+
+
+def stream(
+    argv: Sequence[str],
+    environ: Mapping[str, str],
+    *,
+    stdin: IO[Any] | None,
+    stdout: IO[Any],
+    stderr: IO[Any],
+) -> int:
+    """Run gcloud with `argv` in front of the user and return its exit code.
+
+    Streams that are real files (a terminal, a pipe) are handed to gcloud as they are, so its
+    output arrives live and unbuffered; other streams (a test's StringIO) receive a copy.
+    Ctrl-C reaches gcloud; if it is still running after that, it gets SIGINT from us too,
+    then SIGKILL after a grace period, and the KeyboardInterrupt goes on to the caller.
+    """
+    command = _command(environ)
+    process = command(
+        *argv,
+        _env=dict(environ),
+        _ok_code=range(256),
+        _bg=True,
+        _bg_exc=False,
+        _in=_fd_or_none(stdin),
+        _out=_fd_or_copy(stdout),
+        _err=_fd_or_copy(stderr),
+        _tty_out=False,
+        _new_session=False,
+    )
+    try:
+        process.wait()
+    except KeyboardInterrupt:
+        _stop(process)
+        raise
+    return int(process.exit_code)
+
+
+def _stop(process: Any) -> None:
+    import sh
+
+    try:
+        if process.is_alive():
+            process.signal(signal.SIGINT)
+        process.wait(timeout=_STOP_GRACE_SECONDS)
+    except sh.TimeoutException:
+        process.kill()
+    except (sh.ErrorReturnCode, sh.SignalException, ProcessLookupError):
+        pass
+
+
+def _has_fd(stream: IO[Any] | None) -> bool:
+    try:
+        return stream is not None and stream.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _fd_or_none(stream: IO[Any] | None) -> Any:
+    return stream if _has_fd(stream) else None
+
+
+def _fd_or_copy(stream: IO[Any]) -> Any:
+    if _has_fd(stream):
+        stream.flush()
+        return stream
+    return lambda chunk: stream.write(
+        chunk if isinstance(chunk, str) else chunk.decode("utf-8", "replace")
+    )
