@@ -1,0 +1,110 @@
+"""The typed request every layer below the CLI works with.
+
+`JobRequest` is what `gcloud ai custom-jobs create ARGS...` means once parsed, merged with
+`--config` and validated: where it goes (project, region, endpoint, API version), exactly
+what gcloud will POST (`body`), as whom (`identity`), and prgcloud's own options.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+API_VERSIONS = {None: "v1", "beta": "v1beta1", "alpha": "v1beta1"}
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who gcloud acts as for this command; the pre-check must act as the same one."""
+
+    account: str | None = None
+    impersonate_service_account: str | None = None
+    access_token_file: str | None = None
+    configuration: str | None = None
+
+    def gcloud_flags(self) -> tuple[str, ...]:
+        """These choices as gcloud flags (for `gcloud auth print-access-token`)."""
+        flags: list[str] = []
+        if self.account:
+            flags.append(f"--account={self.account}")
+        if self.impersonate_service_account:
+            flags.append(f"--impersonate-service-account={self.impersonate_service_account}")
+        if self.access_token_file:
+            flags.append(f"--access-token-file={self.access_token_file}")
+        if self.configuration:
+            flags.append(f"--configuration={self.configuration}")
+        return tuple(flags)
+
+
+@dataclass(frozen=True)
+class Options:
+    """prgcloud's own flags; gcloud never sees them."""
+
+    dry_run: str | None = None  # None, "shell", "rest" or "python"
+    skip_precheck: bool = False
+    wait_for_capacity: float | None = None  # seconds, None when not waiting
+    strict: bool = False
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """One custom-job submission, fully resolved.
+
+    `gcloud_args` are the arguments after `gcloud` that submit it (prgcloud's own flags
+    removed). When gcloud cannot express the job on its command line (a disk spec, or
+    `--config -` that prgcloud already read), `config_yaml` holds the job spec that must be
+    written to a file and `gcloud_args` holds the token `CONFIG_PLACEHOLDER` where
+    `--config=PATH` goes.
+    """
+
+    track: str | None
+    project: str
+    region: str
+    endpoint: str
+    body: Mapping[str, Any]
+    gcloud_args: tuple[str, ...]
+    config_yaml: str | None = None
+    identity: Identity = field(default_factory=Identity)
+    options: Options = field(default_factory=Options)
+
+    @property
+    def api_version(self) -> str:
+        """`v1`, or `v1beta1` for the beta and alpha tracks."""
+        return API_VERSIONS[self.track]
+
+    @property
+    def parent(self) -> str:
+        """`projects/P/locations/R`."""
+        return f"projects/{self.project}/locations/{self.region}"
+
+    @property
+    def url(self) -> str:
+        """The URL gcloud POSTs the job to."""
+        return f"{self.endpoint}{self.api_version}/{self.parent}/customJobs"
+
+    @property
+    def persistent_resource_id(self) -> str | None:
+        """The persistent resource the job asks to run on, if any."""
+        value = self.body.get("jobSpec", {}).get("persistentResourceId")
+        return str(value) if value else None
+
+    @property
+    def persistent_resource_name(self) -> str | None:
+        """`projects/P/locations/R/persistentResources/ID`, if the job names one."""
+        rid = self.persistent_resource_id
+        return f"{self.parent}/persistentResources/{rid}" if rid else None
+
+    def gcloud_argv(self, config_path: str | None = None) -> tuple[str, ...]:
+        """`gcloud_args` with the generated config file's path filled in."""
+        if self.config_yaml is None:
+            return self.gcloud_args
+        if config_path is None:
+            raise ValueError("this request needs the path of its generated --config file")
+        return tuple(
+            f"--config={config_path}" if a == CONFIG_PLACEHOLDER else a for a in self.gcloud_args
+        )
+
+
+# Never a real argument: a NUL cannot appear in argv.
+CONFIG_PLACEHOLDER = "\x00prgcloud-config\x00"
