@@ -1,0 +1,719 @@
+"""Whether a custom job fits a persistent resource: RULES.md §2 as one pure function.
+
+`evaluate(job, resource)` takes two plain REST bodies (camelCase, as the API sends them) and
+returns a `Verdict`: every finding, which resource pool each worker pool goes to, and a
+per-pool report. No I/O and no SDK here, so the CLI, the Python API and the emulator's
+admission control all judge a job the same way.
+
+Readings of the rules where the REST shape leaves a choice:
+- proto3 JSON omits zeros and empty strings, so `0` / `""` mean "absent" and get the default;
+  enum names `ACCELERATOR_TYPE_UNSPECIFIED` and absent are the same.
+- A worker pool without a machine type is a placeholder (`{}`): it asks for nothing.
+- A worker pool with a machine type and no `replicaCount` asks for 1 replica.
+- int64 fields arrive as strings (`"2"`); both strings and numbers are accepted.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["block", "wait", "warn"]
+
+READY_STATE = "RUNNING"
+NOT_READY_STATES = frozenset({"PROVISIONING", "UPDATING", "REBOOTING"})
+
+DEFAULT_DISK_TYPE = "pd-ssd"
+DEFAULT_DISK_SIZE_GB = 100
+UNSPECIFIED_ACCELERATOR = "ACCELERATOR_TYPE_UNSPECIFIED"
+# Machines whose boot disk defaults to hyperdisk (they cannot use a persistent disk).
+_HYPERDISK_MACHINE_PREFIXES = ("a3-ultragpu-",)
+_HYPERDISK_DEFAULT = "hyperdisk-balanced"
+
+# Beyond this many candidate assignments the search gives up exhaustiveness for a greedy pick;
+# Vertex allows 4 worker pools, so only a resource with very many identical pools gets there.
+_MAX_ASSIGNMENTS = 50_000
+
+# The match key's fields, in the order they are reported, with the `--worker-pool-spec` key
+# a user writes to change each (None: no flag key; only `--config` can set it).
+KEY_FIELDS: tuple[tuple[str, str | None], ...] = (
+    ("machineSpec.machineType", "machine-type"),
+    ("machineSpec.acceleratorType", "accelerator-type"),
+    ("machineSpec.acceleratorCount", "accelerator-count"),
+    ("machineSpec.tpuTopology", None),
+    ("diskSpec.bootDiskType", "disk-type"),
+    ("diskSpec.bootDiskSizeGb", "disk-size"),
+)
+_FLAG_KEYS = dict(KEY_FIELDS)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reason the job does not fit, or will not fit yet, or might surprise.
+
+    `severity`: "block" cannot fit as asked; "wait" would fit later (the resource is not ready
+    yet, or replicas are busy); "warn" a rule the service does not document (RULES §2.5).
+    `pool` is the job's worker-pool index (0-based), None for the job as a whole. For
+    "no-matching-pool", `field` lists the differing key fields (", "-joined) and, when more
+    than one differs, `asked` / `offered` are {field: value} dicts.
+    """
+
+    severity: Severity
+    code: str
+    pool: int | None
+    field: str | None
+    asked: Any
+    offered: Any
+    message: str
+    fix: str | None
+
+
+@dataclass(frozen=True)
+class PoolReport:
+    """How one worker pool of the job lands on the resource.
+
+    `resource_pool` is the resource pool it was assigned to (None when no pool matches; then
+    `nearest` and `differs` say which pool comes closest and in which key fields). `asked` is
+    this worker pool's replicas; `load` is what all worker pools assigned to the same resource
+    pool ask together; `free` and `ceiling` are that resource pool's.
+    """
+
+    index: int
+    placeholder: bool
+    key: Mapping[str, Any]
+    asked: int
+    resource_pool: str | None = None
+    nearest: str | None = None
+    differs: tuple[str, ...] = ()
+    load: int = 0
+    free: int | None = None
+    ceiling: int | None = None
+    used: int | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Everything `evaluate` found, plus the assignment it chose (best effort when none fits)."""
+
+    findings: tuple[Finding, ...]
+    assignment: Mapping[int, str]
+    pools: tuple[PoolReport, ...]
+    resource: str = ""
+    state: str = ""
+
+    @property
+    def blocks(self) -> tuple[Finding, ...]:
+        """Findings that mean the job cannot run as asked."""
+        return tuple(f for f in self.findings if f.severity == "block")
+
+    @property
+    def waits(self) -> tuple[Finding, ...]:
+        """Findings that mean the job could run later, once the resource is ready or free."""
+        return tuple(f for f in self.findings if f.severity == "wait")
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        """Findings about undocumented rules; the job is submitted anyway unless strict."""
+        return tuple(f for f in self.findings if f.severity == "warn")
+
+    @property
+    def fits(self) -> bool:
+        """True when nothing blocks and nothing has to be waited for."""
+        return not self.blocks and not self.waits
+
+
+@dataclass(frozen=True)
+class _ResourcePool:
+    index: int
+    id: str
+    key: Mapping[str, Any]
+    ceiling: int
+    used: int
+
+    @property
+    def free(self) -> int:
+        return max(0, self.ceiling - self.used)
+
+
+@dataclass(frozen=True)
+class _JobPool:
+    index: int
+    key: Mapping[str, Any]
+    asked: int
+    raw: Mapping[str, Any] = field(repr=False)
+
+
+def evaluate(job: Mapping[str, Any], resource: Mapping[str, Any]) -> Verdict:
+    """Apply every rule of RULES.md §2 to a CustomJob body and a PersistentResource body.
+
+    `job` is the CustomJob REST body (a bare CustomJobSpec is accepted too); `resource` is the
+    PersistentResource as the API returns it. Both camelCase.
+    """
+    spec = _job_spec(job)
+    name = str(resource.get("name") or "")
+    label = _resource_label(resource)
+    state = str(resource.get("state") or "STATE_UNSPECIFIED")
+    findings: list[Finding] = list(_state_findings(resource, state, label))
+
+    job_pools = [_read_job_pool(i, p) for i, p in enumerate(spec.get("workerPoolSpecs") or [])]
+    resource_pools = [_read_resource_pool(i, p) for i, p in enumerate(_pools(resource))]
+    pool_findings, assignment, reports = _pool_findings(job_pools, resource_pools, label)
+    findings += pool_findings
+    findings += _network_findings(job, spec, resource, label)
+    findings += _warnings(job, spec, resource, job_pools, label)
+    return Verdict(
+        findings=tuple(findings),
+        assignment=assignment,
+        pools=tuple(reports),
+        resource=name,
+        state=state,
+    )
+
+
+# --- reading the two bodies -------------------------------------------------------------
+
+
+def _job_spec(job: Mapping[str, Any]) -> Mapping[str, Any]:
+    if "workerPoolSpecs" in job:
+        return job
+    spec = job.get("jobSpec")
+    return spec if isinstance(spec, Mapping) else {}
+
+
+def _pools(resource: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+    pools = resource.get("resourcePools")
+    return [p for p in pools if isinstance(p, Mapping)] if isinstance(pools, list) else []
+
+
+def _resource_label(resource: Mapping[str, Any]) -> str:
+    name = str(resource.get("name") or "")
+    short = name.rsplit("/", 1)[-1] if name else ""
+    return f"persistent resource {short!r}" if short else "the persistent resource"
+
+
+def _int(value: Any, default: int = 0) -> int:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return default
+
+
+def match_key(machine_spec: Mapping[str, Any], disk_spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The match key of a worker pool or resource pool, with RULES §2.2's defaults applied."""
+    machine_type = str(machine_spec.get("machineType") or "")
+    accelerator = str(machine_spec.get("acceleratorType") or "") or UNSPECIFIED_ACCELERATOR
+    count = _int(machine_spec.get("acceleratorCount"))
+    default_disk = (
+        _HYPERDISK_DEFAULT
+        if machine_type.startswith(_HYPERDISK_MACHINE_PREFIXES)
+        else DEFAULT_DISK_TYPE
+    )
+    return {
+        "machineSpec.machineType": machine_type,
+        "machineSpec.acceleratorType": accelerator,
+        "machineSpec.acceleratorCount": count,
+        "machineSpec.tpuTopology": str(machine_spec.get("tpuTopology") or ""),
+        "diskSpec.bootDiskType": str(disk_spec.get("bootDiskType") or "") or default_disk,
+        "diskSpec.bootDiskSizeGb": _int(disk_spec.get("bootDiskSizeGb")) or DEFAULT_DISK_SIZE_GB,
+    }
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _read_job_pool(index: int, pool: Any) -> _JobPool:
+    pool = _mapping(pool)
+    machine = _mapping(pool.get("machineSpec"))
+    if not machine.get("machineType"):
+        return _JobPool(index, {}, 0, pool)
+    key = match_key(machine, _mapping(pool.get("diskSpec")))
+    return _JobPool(index, key, _int(pool.get("replicaCount"), 1), pool)
+
+
+def _read_resource_pool(index: int, pool: Mapping[str, Any]) -> _ResourcePool:
+    key = match_key(_mapping(pool.get("machineSpec")), _mapping(pool.get("diskSpec")))
+    autoscaling = _mapping(pool.get("autoscalingSpec"))
+    ceiling = _int(autoscaling.get("maxReplicaCount")) or _int(pool.get("replicaCount"))
+    return _ResourcePool(
+        index=index,
+        id=str(pool.get("id") or f"#{index}"),
+        key=key,
+        ceiling=ceiling,
+        used=_int(pool.get("usedReplicaCount")),
+    )
+
+
+# --- 1. state ---------------------------------------------------------------------------
+
+
+def _state_findings(resource: Mapping[str, Any], state: str, label: str) -> Iterable[Finding]:
+    if state == READY_STATE:
+        return
+    if state in NOT_READY_STATES:
+        yield Finding(
+            severity="wait",
+            code="state-not-ready",
+            pool=None,
+            field="state",
+            asked=READY_STATE,
+            offered=state,
+            message=f"{label} is {state}, not RUNNING: it is not ready yet to accept jobs.",
+            fix="wait until it is RUNNING, or submit with --wait-for-capacity",
+        )
+        return
+    error = str(_mapping(resource.get("error")).get("message") or "")
+    said = f' It reports: "{error}".' if error else ""
+    yield Finding(
+        severity="block",
+        code="state-failed",
+        pool=None,
+        field="state",
+        asked=READY_STATE,
+        offered=state,
+        message=f"{label} is {state}, not RUNNING: it does not accept jobs.{said}",
+        fix="repair or recreate the persistent resource, or submit the job without "
+        "--persistent-resource-id",
+    )
+
+
+# --- 2 and 3. pools and replicas ----------------------------------------------------------
+
+
+def _pool_findings(
+    job_pools: Sequence[_JobPool], resource_pools: Sequence[_ResourcePool], label: str
+) -> tuple[list[Finding], dict[int, str], list[PoolReport]]:
+    findings: list[Finding] = []
+    candidates: dict[int, list[_ResourcePool]] = {}
+    unmatched: dict[int, tuple[_ResourcePool | None, tuple[str, ...]]] = {}
+    for pool in job_pools:
+        if not pool.key:
+            continue
+        same = [r for r in resource_pools if r.key == pool.key]
+        if same:
+            candidates[pool.index] = same
+        else:
+            nearest, differs = _nearest(pool.key, resource_pools)
+            unmatched[pool.index] = (nearest, differs)
+            findings.append(_no_match_finding(pool, nearest, differs, label))
+
+    chosen = _best_assignment(job_pools, candidates)
+    load: dict[int, int] = {}
+    for pool in job_pools:
+        if pool.index in chosen:
+            rp = chosen[pool.index]
+            load[rp.index] = load.get(rp.index, 0) + pool.asked
+    findings += _replica_findings(job_pools, chosen, load, label)
+
+    reports: list[PoolReport] = []
+    for pool in job_pools:
+        if not pool.key:
+            reports.append(PoolReport(pool.index, True, {}, 0))
+        elif pool.index in chosen:
+            rp = chosen[pool.index]
+            reports.append(
+                PoolReport(
+                    index=pool.index,
+                    placeholder=False,
+                    key=pool.key,
+                    asked=pool.asked,
+                    resource_pool=rp.id,
+                    load=load[rp.index],
+                    free=rp.free,
+                    ceiling=rp.ceiling,
+                    used=rp.used,
+                )
+            )
+        else:
+            nearest, differs = unmatched[pool.index]
+            reports.append(
+                PoolReport(
+                    index=pool.index,
+                    placeholder=False,
+                    key=pool.key,
+                    asked=pool.asked,
+                    nearest=nearest.id if nearest else None,
+                    differs=differs,
+                    load=pool.asked,
+                    free=nearest.free if nearest else None,
+                    ceiling=nearest.ceiling if nearest else None,
+                    used=nearest.used if nearest else None,
+                )
+            )
+    assignment = {index: rp.id for index, rp in sorted(chosen.items())}
+    return findings, assignment, reports
+
+
+def _differing(asked: Mapping[str, Any], offered: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(name for name, _ in KEY_FIELDS if asked[name] != offered[name])
+
+
+def _nearest(
+    key: Mapping[str, Any], resource_pools: Sequence[_ResourcePool]
+) -> tuple[_ResourcePool | None, tuple[str, ...]]:
+    """The resource pool differing in the fewest key fields (same machine type first)."""
+    best: tuple[tuple[int, bool, int], _ResourcePool, tuple[str, ...]] | None = None
+    for rp in resource_pools:
+        differs = _differing(key, rp.key)
+        score = (len(differs), "machineSpec.machineType" in differs, rp.index)
+        if best is None or score < best[0]:
+            best = (score, rp, differs)
+    return (best[1], best[2]) if best else (None, ())
+
+
+def _describe_key(key: Mapping[str, Any]) -> str:
+    parts = [str(key["machineSpec.machineType"])]
+    if key["machineSpec.acceleratorType"] != UNSPECIFIED_ACCELERATOR:
+        parts.append(
+            f"{key['machineSpec.acceleratorCount']} x {key['machineSpec.acceleratorType']}"
+        )
+    if key["machineSpec.tpuTopology"]:
+        parts.append(f"topology {key['machineSpec.tpuTopology']}")
+    parts.append(f"{key['diskSpec.bootDiskType']} {key['diskSpec.bootDiskSizeGb']} GB")
+    return ", ".join(parts)
+
+
+def _is_default(name: str, value: Any) -> bool:
+    return value in (UNSPECIFIED_ACCELERATOR, 0, "") and name != "machineSpec.machineType"
+
+
+def _key_fix(pool: _JobPool, offered: Mapping[str, Any], differs: Sequence[str]) -> str:
+    """How to change the worker pool's key into the offered one, in `--worker-pool-spec` keys."""
+    written = {
+        "machineSpec.machineType": _mapping(pool.raw.get("machineSpec")).get("machineType"),
+        "machineSpec.acceleratorType": _mapping(pool.raw.get("machineSpec")).get("acceleratorType"),
+        "machineSpec.acceleratorCount": _mapping(pool.raw.get("machineSpec")).get(
+            "acceleratorCount"
+        ),
+        "machineSpec.tpuTopology": _mapping(pool.raw.get("machineSpec")).get("tpuTopology"),
+        "diskSpec.bootDiskType": _mapping(pool.raw.get("diskSpec")).get("bootDiskType"),
+        "diskSpec.bootDiskSizeGb": _mapping(pool.raw.get("diskSpec")).get("bootDiskSizeGb"),
+    }
+    sets: list[str] = []
+    removes: list[str] = []
+    config_only: list[str] = []
+    for name in differs:
+        flag_key = _FLAG_KEYS[name]
+        value = offered[name]
+        if flag_key is None:
+            config_only.append(f"{name}: {value!r}" if value else f"no {name}")
+        elif _is_default(name, value):
+            removes.append(flag_key)
+        else:
+            sets.append(f"{flag_key}={value}")
+    verb = "add" if all(not written[name] for name in differs) else "set"
+    clauses: list[str] = []
+    if sets:
+        clauses.append(f"{verb} {','.join(sets)}")
+    if removes:
+        clauses.append(f"remove {' and '.join(removes)}")
+    if config_only:
+        clauses.append(f"give {', '.join(config_only)} in --config")
+    return f"in worker pool {pool.index}, " + "; ".join(clauses)
+
+
+def _no_match_finding(
+    pool: _JobPool, nearest: _ResourcePool | None, differs: tuple[str, ...], label: str
+) -> Finding:
+    described = _describe_key(pool.key)
+    if nearest is None:
+        return Finding(
+            severity="block",
+            code="no-matching-pool",
+            pool=pool.index,
+            field="resourcePools",
+            asked=dict(pool.key),
+            offered=None,
+            message=f"worker pool {pool.index} ({described}) cannot run on {label}: "
+            "it has no resource pools.",
+            fix="add a resource pool to the persistent resource, or submit the job without "
+            "--persistent-resource-id",
+        )
+    if len(differs) == 1:
+        asked: Any = pool.key[differs[0]]
+        offered: Any = nearest.key[differs[0]]
+    else:
+        asked = {name: pool.key[name] for name in differs}
+        offered = {name: nearest.key[name] for name in differs}
+    differences = "; ".join(
+        f"{name} asked {pool.key[name]!r}, offered {nearest.key[name]!r}" for name in differs
+    )
+    return Finding(
+        severity="block",
+        code="no-matching-pool",
+        pool=pool.index,
+        field=", ".join(differs),
+        asked=asked,
+        offered=offered,
+        message=f"worker pool {pool.index} ({described}) matches no resource pool of {label}; "
+        f"the nearest, {nearest.id!r} ({_describe_key(nearest.key)}), differs in: {differences}.",
+        fix=_key_fix(pool, nearest.key, differs),
+    )
+
+
+def _best_assignment(
+    job_pools: Sequence[_JobPool], candidates: Mapping[int, Sequence[_ResourcePool]]
+) -> dict[int, _ResourcePool]:
+    """Assign each matched worker pool a resource pool with its key.
+
+    Prefers an assignment where every resource pool has room now; else one within every
+    ceiling that leaves the fewest replicas waiting; else the one overflowing least.
+    """
+    order = [p for p in job_pools if p.index in candidates]
+    if not order:
+        return {}
+    choices = [candidates[p.index] for p in order]
+    total = 1
+    for c in choices:
+        total *= len(c)
+    if total > _MAX_ASSIGNMENTS:
+        return _greedy_assignment(order, candidates)
+    best: tuple[tuple[int, int], tuple[_ResourcePool, ...]] | None = None
+    for combo in itertools.product(*choices):
+        score = _overflow(order, combo)
+        if best is None or score < best[0]:
+            best = (score, combo)
+            if score == (0, 0):
+                break
+    assert best is not None  # order is non-empty, so product yields at least once
+    return {pool.index: rp for pool, rp in zip(order, best[1], strict=True)}
+
+
+def _overflow(order: Sequence[_JobPool], combo: Sequence[_ResourcePool]) -> tuple[int, int]:
+    load: dict[int, int] = {}
+    pools: dict[int, _ResourcePool] = {}
+    for pool, rp in zip(order, combo, strict=True):
+        load[rp.index] = load.get(rp.index, 0) + pool.asked
+        pools[rp.index] = rp
+    over_ceiling = sum(max(0, n - pools[i].ceiling) for i, n in load.items())
+    over_free = sum(max(0, n - pools[i].free) for i, n in load.items())
+    return over_ceiling, over_free
+
+
+def _greedy_assignment(
+    order: Sequence[_JobPool], candidates: Mapping[int, Sequence[_ResourcePool]]
+) -> dict[int, _ResourcePool]:
+    load: dict[int, int] = {}
+    chosen: dict[int, _ResourcePool] = {}
+    for pool in sorted(order, key=lambda p: -p.asked):
+        rp = max(candidates[pool.index], key=lambda r: r.free - load.get(r.index, 0))
+        load[rp.index] = load.get(rp.index, 0) + pool.asked
+        chosen[pool.index] = rp
+    return chosen
+
+
+def _listed(indices: Sequence[int]) -> str:
+    if len(indices) == 1:
+        return str(indices[0])
+    return ", ".join(str(i) for i in indices[:-1]) + f" and {indices[-1]}"
+
+
+def _pools_phrase(indices: Sequence[int]) -> str:
+    if len(indices) == 1:
+        return f"worker pool {indices[0]} asks"
+    return f"worker pools {_listed(indices)} together ask"
+
+
+def _replicas(n: int) -> str:
+    return f"{n} replica" if n == 1 else f"{n} replicas"
+
+
+def _replica_findings(
+    job_pools: Sequence[_JobPool],
+    chosen: Mapping[int, _ResourcePool],
+    load: Mapping[int, int],
+    label: str,
+) -> Iterable[Finding]:
+    groups: dict[int, list[_JobPool]] = {}
+    resource_pools: dict[int, _ResourcePool] = {}
+    for pool in job_pools:
+        if pool.index in chosen:
+            rp = chosen[pool.index]
+            groups.setdefault(rp.index, []).append(pool)
+            resource_pools[rp.index] = rp
+    for rp_index in sorted(groups):
+        rp = resource_pools[rp_index]
+        members = groups[rp_index]
+        asked = load[rp_index]
+        indices = [p.index for p in members]
+        who = _pools_phrase(indices)
+        others = asked - members[-1].asked
+        if asked > rp.ceiling:
+            room = max(0, rp.ceiling - others)
+            target = (
+                f"replica-count={room} in worker pool {members[-1].index}"
+                if room
+                else f"fewer replicas across worker pools {_listed(indices)}"
+            )
+            yield Finding(
+                severity="block",
+                code="exceeds-ceiling",
+                pool=members[0].index,
+                field="replicaCount",
+                asked=asked,
+                offered=rp.ceiling,
+                message=f"{who} for {_replicas(asked)} of resource pool {rp.id!r} of {label}, "
+                f"which never holds more than {rp.ceiling}: this can never fit.",
+                fix=f"ask for at most {_replicas(rp.ceiling)} in resource pool {rp.id!r} "
+                f"({target}), or raise the pool's replica count or autoscaling maximum",
+            )
+        elif asked > rp.free:
+            together = f" in worker pools {_listed(indices)} together" if len(members) > 1 else ""
+            yield Finding(
+                severity="wait",
+                code="replicas-busy",
+                pool=members[0].index,
+                field="replicaCount",
+                asked=asked,
+                offered=rp.free,
+                message=f"{who} for {_replicas(asked)} of resource pool {rp.id!r} of {label}, "
+                f"which has {rp.free} free now ({rp.used} of {rp.ceiling} in use by other jobs).",
+                fix=f"ask for at most {_replicas(rp.free)}{together}, "
+                "or wait with --wait-for-capacity",
+            )
+
+
+# --- 4. network and CMEK ----------------------------------------------------------------
+
+
+def _network_findings(
+    job: Mapping[str, Any], spec: Mapping[str, Any], resource: Mapping[str, Any], label: str
+) -> Iterable[Finding]:
+    asked = str(spec.get("network") or "")
+    offered = str(resource.get("network") or "")
+    if asked != offered:
+        yield Finding(
+            severity="block",
+            code="network-mismatch",
+            pool=None,
+            field="network",
+            asked=asked,
+            offered=offered,
+            message=f"the job's network ({asked or 'none'}) differs from the network of "
+            f"{label} ({offered or 'none'}); the service rejects such a job.",
+            fix=f"--network={offered}"
+            if offered
+            else "remove --network (and network: from --config)",
+        )
+    asked_key = str(_mapping(job.get("encryptionSpec")).get("kmsKeyName") or "")
+    offered_key = str(_mapping(resource.get("encryptionSpec")).get("kmsKeyName") or "")
+    if asked_key != offered_key:
+        yield Finding(
+            severity="block",
+            code="kms-mismatch",
+            pool=None,
+            field="encryptionSpec.kmsKeyName",
+            asked=asked_key,
+            offered=offered_key,
+            message=f"the job's KMS key ({asked_key or 'none'}) differs from the key of "
+            f"{label} ({offered_key or 'none'}); the service rejects such a job.",
+            fix=f"--kms-key={offered_key}"
+            if offered_key
+            else "remove --kms-key and its --kms-* flags",
+        )
+
+
+# --- 5. undocumented rules: warnings ------------------------------------------------------
+
+
+def _warnings(
+    job: Mapping[str, Any],
+    spec: Mapping[str, Any],
+    resource: Mapping[str, Any],
+    job_pools: Sequence[_JobPool],
+    label: str,
+) -> Iterable[Finding]:
+    runtime = _mapping(resource.get("resourceRuntimeSpec"))
+    accounts = _mapping(runtime.get("serviceAccountSpec"))
+    enforced = bool(accounts.get("enableCustomServiceAccount"))
+    resource_account = str(accounts.get("serviceAccount") or "")
+    job_account = str(spec.get("serviceAccount") or "")
+    if enforced and not job_account:
+        yield Finding(
+            severity="warn",
+            code="custom-service-account-required",
+            pool=None,
+            field="serviceAccount",
+            asked="",
+            offered=resource_account or True,
+            message=f"{label} enforces a custom service account and the job names none.",
+            fix=f"--service-account={resource_account}"
+            if resource_account
+            else "--service-account=SERVICE_ACCOUNT",
+        )
+    if job_account and not enforced:
+        yield Finding(
+            severity="warn",
+            code="service-account-not-enforced",
+            pool=None,
+            field="serviceAccount",
+            asked=job_account,
+            offered="",
+            message=f"the job names service account {job_account} but {label} does not "
+            "enable custom service accounts; the job may run as the resource's default account.",
+            fix="remove --service-account, or enable custom service accounts on the resource",
+        )
+    if "raySpec" in runtime:
+        yield Finding(
+            severity="warn",
+            code="ray-runtime",
+            pool=None,
+            field="resourceRuntimeSpec.raySpec",
+            asked=None,
+            offered=dict(_mapping(runtime.get("raySpec"))),
+            message=f"{label} runs Ray; custom jobs on a Ray cluster may not behave as on a "
+            "plain resource.",
+            fix="use a persistent resource without Ray for custom jobs",
+        )
+    first = next((p for p in job_pools if p.index == 0), None)
+    if first is not None and first.asked > 1:
+        yield Finding(
+            severity="warn",
+            code="primary-pool-replicas",
+            pool=0,
+            field="replicaCount",
+            asked=first.asked,
+            offered=1,
+            message=f"worker pool 0 asks for {first.asked} replicas; Vertex AI runs one "
+            "primary replica, so the others may never start.",
+            fix="replica-count=1 in worker pool 0; put more replicas in worker pool 1",
+        )
+    for pool in job_pools:
+        affinity = _mapping(pool.raw.get("machineSpec")).get("reservationAffinity")
+        affinity = affinity or pool.raw.get("reservationAffinity")
+        if affinity:
+            yield Finding(
+                severity="warn",
+                code="reservation-affinity",
+                pool=pool.index,
+                field="machineSpec.reservationAffinity",
+                asked=affinity,
+                offered=None,
+                message=f"worker pool {pool.index} sets a reservation affinity; on {label} "
+                "the resource's own machines are used, so it may be ignored or rejected.",
+                fix=f"remove reservationAffinity from worker pool {pool.index}",
+            )
+    asked_ranges = sorted(str(r) for r in spec.get("reservedIpRanges") or [])
+    offered_ranges = sorted(str(r) for r in resource.get("reservedIpRanges") or [])
+    if asked_ranges != offered_ranges:
+        yield Finding(
+            severity="warn",
+            code="reserved-ip-ranges",
+            pool=None,
+            field="reservedIpRanges",
+            asked=asked_ranges,
+            offered=offered_ranges,
+            message=f"the job's reserved IP ranges ({', '.join(asked_ranges) or 'none'}) "
+            f"differ from those of {label} ({', '.join(offered_ranges) or 'none'}).",
+            fix=f"reservedIpRanges: [{', '.join(offered_ranges)}] in --config"
+            if offered_ranges
+            else "remove reservedIpRanges from --config",
+        )
