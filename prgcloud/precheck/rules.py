@@ -359,11 +359,16 @@ def _differing(asked: Mapping[str, Any], offered: Mapping[str, Any]) -> tuple[st
 def _nearest(
     key: Mapping[str, Any], resource_pools: Sequence[_ResourcePool]
 ) -> tuple[_ResourcePool | None, tuple[str, ...]]:
-    """The resource pool differing in the fewest key fields (same machine type first)."""
-    best: tuple[tuple[int, bool, int], _ResourcePool, tuple[str, ...]] | None = None
+    """The resource pool the worker pool is easiest to change into.
+
+    Fewest differing machine fields first (another machine is another job), then fewest
+    differing disk fields (a disk is one key to add), then the resource's own order.
+    """
+    best: tuple[tuple[int, int, int], _ResourcePool, tuple[str, ...]] | None = None
     for rp in resource_pools:
         differs = _differing(key, rp.key)
-        score = (len(differs), "machineSpec.machineType" in differs, rp.index)
+        machine = sum(1 for name in differs if name.startswith("machineSpec."))
+        score = (machine, len(differs) - machine, rp.index)
         if best is None or score < best[0]:
             best = (score, rp, differs)
     return (best[1], best[2]) if best else (None, ())
