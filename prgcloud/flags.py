@@ -1,0 +1,241 @@
+"""Read `gcloud ai custom-jobs create` arguments the way gcloud's argparse-based parser does.
+
+`tokenize` turns argv into an ordered list of `Occurrence`s (flag, raw value, which argv
+items it came from) plus problems, and expands `--flags-file` as gcloud does. Nothing here
+interprets values beyond their shape; `parse.py` turns occurrences into a request.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from prgcloud.errors import Problem
+
+
+class Kind(enum.Enum):
+    VALUE = "value"  # --flag=V / --flag V; the last one wins
+    BOOL = "bool"  # --flag / --no-flag
+    APPEND = "append"  # repeatable; every occurrence is kept in order
+    OPTIONAL = "optional"  # --flag or --flag=V (prgcloud's own: never takes the next item)
+
+
+@dataclass(frozen=True)
+class Flag:
+    name: str
+    kind: Kind
+    scope: str  # "command" (create's own), "global" (gcloud-wide), or "prgcloud"
+
+
+def _flags(scope: str, kind: Kind, *names: str) -> dict[str, Flag]:
+    return {name: Flag(name, kind, scope) for name in names}
+
+
+FLAGS: dict[str, Flag] = {
+    **_flags(
+        "command",
+        Kind.VALUE,
+        "--display-name",
+        "--config",
+        "--python-package-uris",
+        "--persistent-resource-id",
+        "--network",
+        "--service-account",
+        "--region",
+        "--kms-key",
+        "--kms-keyring",
+        "--kms-location",
+        "--kms-project",
+    ),
+    **_flags("command", Kind.APPEND, "--worker-pool-spec", "--args", "--command", "--labels"),
+    **_flags("command", Kind.BOOL, "--enable-web-access", "--enable-dashboard-access"),
+    **_flags(
+        "global",
+        Kind.VALUE,
+        "--project",
+        "--format",
+        "--verbosity",
+        "--account",
+        "--impersonate-service-account",
+        "--access-token-file",
+        "--billing-project",
+        "--configuration",
+        "--flags-file",
+        "--trace-token",
+        "--http-timeout",
+        "--flatten",
+        "--authority-selector",
+        "--authorization-token-file",
+        "--credential-file-override",
+    ),
+    **_flags("global", Kind.BOOL, "--quiet", "--log-http", "--user-output-enabled", "--help"),
+    **_flags("prgcloud", Kind.OPTIONAL, "--dry-run", "--wait-for-capacity"),
+    **_flags("prgcloud", Kind.BOOL, "--skip-precheck", "--strict"),
+}
+_SHORT = {"-q": "--quiet", "-h": "--help"}
+_NEGATIVE_NUMBER = re.compile(r"^-\d+$|^-\d*\.\d+$")
+FLAGS_FILE = "--flags-file"
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One flag as the user gave it.
+
+    `value` is a str from the command line, a YAML value from a flags file (str, list or
+    dict), True/False for a boolean flag, or None for an optional-value flag without one.
+    `argv_items` are the indexes in argv it came from (empty for flags-file entries, whose
+    `--flags-file` item is recorded in `from_flags_file`).
+    """
+
+    flag: Flag
+    value: Any
+    argv_items: tuple[int, ...] = ()
+    from_flags_file: int | None = None
+
+
+@dataclass
+class Tokens:
+    """The result of reading argv: occurrences in order, and everything that was wrong."""
+
+    occurrences: list[Occurrence] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    flags_file_items: set[int] = field(default_factory=set)
+    stdin_read: bool = False
+
+    def all(self, name: str) -> list[Occurrence]:
+        """Every occurrence of flag `name`, in order."""
+        return [o for o in self.occurrences if o.flag.name == name]
+
+    def last(self, name: str) -> Any:
+        """The value of the last occurrence of `name` (argparse: last wins), else None."""
+        found = self.all(name)
+        return found[-1].value if found else None
+
+    def given(self, name: str) -> bool:
+        """Whether the flag appears at all."""
+        return any(o.flag.name == name for o in self.occurrences)
+
+
+def tokenize(argv: Sequence[str], *, cwd: str, read_stdin: Any = None) -> Tokens:
+    """Read argv into occurrences; `read_stdin` is called for `--flags-file=-`."""
+    tokens = Tokens()
+    i = 0
+    while i < len(argv):
+        item = argv[i]
+        name, eq, inline = item.partition("=") if item.startswith("--") else (item, "", "")
+        name = _SHORT.get(name, name)
+        negated = False
+        flag = FLAGS.get(name)
+        if flag is None and name.startswith("--no-"):
+            candidate = FLAGS.get("--" + name[5:])
+            if candidate is not None and candidate.kind is Kind.BOOL:
+                flag, negated = candidate, True
+        if flag is None:
+            tokens.problems.append(Problem("", f"unrecognized arguments: {item}"))
+            i += 1
+            continue
+        if flag.kind in (Kind.BOOL, Kind.OPTIONAL):
+            if flag.kind is Kind.BOOL and eq:
+                tokens.problems.append(Problem(flag.name, f"ignored explicit argument '{inline}'"))
+            value: Any = (not negated) if flag.kind is Kind.BOOL else (inline if eq else None)
+            tokens.occurrences.append(Occurrence(flag, value, (i,)))
+            i += 1
+            continue
+        if eq:
+            used: tuple[int, ...] = (i,)
+            value = inline
+            i += 1
+        elif i + 1 < len(argv) and not _looks_like_flag(argv[i + 1]):
+            value, used = argv[i + 1], (i, i + 1)
+            i += 2
+        else:
+            tokens.problems.append(Problem(flag.name, "expected one argument"))
+            i += 1
+            continue
+        if flag.name == FLAGS_FILE:
+            tokens.flags_file_items.update(used)
+            _expand_flags_file(value, tokens, cwd=cwd, item=used[0], read_stdin=read_stdin)
+            continue
+        tokens.occurrences.append(Occurrence(flag, value, used))
+    return tokens
+
+
+def _looks_like_flag(item: str) -> bool:
+    return item.startswith("-") and len(item) > 1 and not _NEGATIVE_NUMBER.match(item)
+
+
+def _expand_flags_file(
+    path: str,
+    tokens: Tokens,
+    *,
+    cwd: str,
+    item: int,
+    read_stdin: Any,
+    stack: tuple[str, ...] = (),
+) -> None:
+    """Add the flags a `--flags-file` holds, as gcloud's cli._AddFlagsFileFlags does."""
+    where = FLAGS_FILE
+    if path in stack:
+        tokens.problems.append(Problem(where, f"recursive reference ({' > '.join(stack)})."))
+        return
+    if path == "-":
+        if read_stdin is None or tokens.stdin_read:
+            tokens.problems.append(Problem(where, "standard input can be read only once."))
+            return
+        tokens.stdin_read = True
+        contents = read_stdin()
+    else:
+        try:
+            with open(os.path.join(cwd, path), encoding="utf-8") as f:
+                contents = f.read()
+        except OSError:
+            tokens.problems.append(Problem(where, f"[{path}] not found."))
+            return
+    if not contents:
+        tokens.problems.append(Problem(where, f"[{path}] is empty."))
+        return
+    try:
+        data = yaml.safe_load(contents)
+    except yaml.YAMLError as error:
+        tokens.problems.append(Problem(where, f"[{path}] is not valid YAML: {error}"))
+        return
+    for member in data if isinstance(data, list) else [data]:
+        if not isinstance(member, dict):
+            tokens.problems.append(
+                Problem(where, f"{path}: file must contain a dictionary or list of dictionaries.")
+            )
+            return
+        for name, value in member.items():
+            if name == FLAGS_FILE:
+                for nested in value if isinstance(value, list) else [value]:
+                    _expand_flags_file(
+                        str(nested),
+                        tokens,
+                        cwd=cwd,
+                        item=item,
+                        read_stdin=read_stdin,
+                        stack=(*stack, path),
+                    )
+                continue
+            flag = FLAGS.get(str(name))
+            if flag is None:
+                tokens.problems.append(Problem(where, f"{path}: unrecognized flag {name}"))
+                continue
+            if flag.kind is Kind.BOOL:
+                value = value is not False
+            elif not isinstance(value, (list, dict)):
+                value = _scalar_text(value)
+            tokens.occurrences.append(Occurrence(flag, value, from_flags_file=item))
+
+
+def _scalar_text(value: Any) -> str:
+    """A YAML scalar as gcloud's `'{}={}'.format(arg, value)` spells it."""
+    if value is None:
+        return ""
+    return str(value)
