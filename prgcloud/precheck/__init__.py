@@ -1,11 +1,30 @@
 """The capacity pre-check: does a custom job fit its persistent resource (RULES.md §2)?
 
-`rules` is pure (job body, resource body) -> `Verdict`; it imports nothing heavy, so the
-emulator can use it for its own admission control.
+`rules` is pure (job body, resource body) -> `Verdict` and imports nothing heavy, so the
+emulator can use it for its own admission control; `report` formats verdicts; `check` reads
+the resource through `prgcloud.vertex` (which imports the SDK only when it reads).
 """
 
 from __future__ import annotations
 
-from prgcloud.precheck.rules import Finding, PoolReport, Verdict, evaluate
+from prgcloud.precheck.check import (
+    JobDoesNotFitError,
+    blocks_submission,
+    check_request,
+    evaluate_request,
+    read_capacity,
+)
+from prgcloud.precheck.rules import Finding, PoolReport, Verdict, capacity_of, evaluate
 
-__all__ = ["Finding", "PoolReport", "Verdict", "evaluate"]
+__all__ = [
+    "Finding",
+    "JobDoesNotFitError",
+    "PoolReport",
+    "Verdict",
+    "blocks_submission",
+    "capacity_of",
+    "check_request",
+    "evaluate",
+    "evaluate_request",
+    "read_capacity",
+]

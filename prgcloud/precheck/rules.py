@@ -722,3 +722,48 @@ def _warnings(
             if offered_ranges
             else "remove reservedIpRanges from --config",
         )
+
+
+# --- capacity ---------------------------------------------------------------------------
+
+
+def capacity_of(resource: Mapping[str, Any]) -> dict[str, Any]:
+    """What a persistent resource holds: its state and, per resource pool, its machines and room.
+
+    Defaults are applied as for matching (disk type and size, no accelerator); `ceiling` is the
+    autoscaling maximum, else the replica count; `free` = ceiling - used, never below 0.
+    """
+    pools: list[dict[str, Any]] = []
+    for index, raw in enumerate(_pools(resource)):
+        rp = _read_resource_pool(index, raw)
+        autoscaling = _mapping(raw.get("autoscalingSpec"))
+        accelerator = rp.key["machineSpec.acceleratorType"]
+        pools.append(
+            {
+                "id": rp.id,
+                "machineType": rp.key["machineSpec.machineType"],
+                "acceleratorType": None if accelerator == UNSPECIFIED_ACCELERATOR else accelerator,
+                "acceleratorCount": rp.key["machineSpec.acceleratorCount"],
+                "tpuTopology": rp.key["machineSpec.tpuTopology"] or None,
+                "bootDiskType": rp.key["diskSpec.bootDiskType"],
+                "bootDiskSizeGb": rp.key["diskSpec.bootDiskSizeGb"],
+                "replicaCount": _int(raw.get("replicaCount")),
+                "minReplicaCount": _int(autoscaling.get("minReplicaCount"))
+                if autoscaling
+                else None,
+                "maxReplicaCount": _int(autoscaling.get("maxReplicaCount"))
+                if autoscaling
+                else None,
+                "ceiling": rp.ceiling,
+                "used": rp.used,
+                "free": rp.free,
+            }
+        )
+    return {
+        "name": str(resource.get("name") or ""),
+        "state": str(resource.get("state") or "STATE_UNSPECIFIED"),
+        "error": str(_mapping(resource.get("error")).get("message") or "") or None,
+        "network": str(resource.get("network") or "") or None,
+        "kmsKeyName": str(_mapping(resource.get("encryptionSpec")).get("kmsKeyName") or "") or None,
+        "pools": pools,
+    }
