@@ -1,0 +1,410 @@
+"""argv + environment -> `JobRequest`: everything gcloud would read, read the same way.
+
+The order follows gcloud's: flags (with `--flags-file`), properties (flags, `CLOUDSDK_*`,
+the active configuration), region and project, `--config`, the worker pools, labels, KMS.
+Every problem found along the way is collected and raised together as one BadInputError.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import yaml
+
+from prgcloud import argdict, gcloud_config, job
+from prgcloud.constants import SUPPORTED_TRAINING_REGIONS
+from prgcloud.errors import BadInputError, Problem
+from prgcloud.flags import Occurrence, Tokens, tokenize
+from prgcloud.request import API_VERSIONS, CONFIG_PLACEHOLDER, Identity, JobRequest, Options
+
+DRY_RUN_STYLES = ("shell", "rest", "python")
+DEFAULT_WAIT_SECONDS = 30 * 60.0
+_FULL_REGION = re.compile(r"^projects/([^/]+)/locations/([^/]+)$")
+_FULL_KMS_KEY = re.compile(r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smh]?)$")
+_PROPERTY_FLAGS = {
+    "--project": "core/project",
+    "--account": "core/account",
+    "--impersonate-service-account": "auth/impersonate_service_account",
+    "--access-token-file": "auth/access_token_file",
+    "--billing-project": "billing/quota_project",
+}
+# Flags that shape the job spec; when prgcloud hands gcloud a generated --config instead,
+# they are left out (their effect is in the file).
+_SPEC_FLAGS = {"--config", "--worker-pool-spec", "--args", "--command", "--python-package-uris"}
+
+
+def parse_create(
+    argv: Sequence[str],
+    environ: Mapping[str, str],
+    *,
+    track: str | None,
+    cwd: str,
+    read_stdin: Callable[[], str] | None = None,
+) -> JobRequest:
+    """Read `gcloud [track] ai custom-jobs create ARGV` as gcloud would; raise BadInputError.
+
+    `read_stdin` supplies standard input for `--config -` and `--flags-file -`.
+    """
+    tokens = tokenize(argv, cwd=cwd, read_stdin=read_stdin)
+    problems = list(tokens.problems)
+    api_version = API_VERSIONS[track]
+
+    options = _options(tokens, problems)
+    properties = gcloud_config.load_properties(
+        environ,
+        configuration=tokens.last("--configuration"),
+        overrides={p: tokens.last(f) for f, p in _PROPERTY_FLAGS.items() if tokens.given(f)},
+    )
+    project, region = _location(tokens, properties, problems)
+
+    display_name = tokens.last("--display-name")
+    if display_name is None:
+        problems.append(Problem("--display-name", "must be specified."))
+    elif not display_name:
+        problems.append(Problem("--display-name", "Display name can not be empty."))
+
+    config_spec, config_from_stdin = _config(tokens, cwd, read_stdin, api_version, problems)
+    pools = _flag_pools(tokens, api_version, cwd, problems)
+    if config_spec is None and not pools:
+        problems.append(
+            Problem("", "At least one of [--config | --worker-pool-spec] must be specified.")
+        )
+
+    python_package_uris = _list_value(tokens, "--python-package-uris", problems, last_only=True)
+    args = _list_value(tokens, "--args", problems)
+    command = _list_value(tokens, "--command", problems)
+    labels = _labels(tokens, problems)
+    kms_key = _kms_key(tokens, project, problems)
+    service_account = tokens.last("--service-account")
+    if service_account is not None and not job.is_valid_service_account(service_account):
+        problems.append(
+            Problem(
+                "--service-account",
+                f"Bad value [{service_account}]: Not a valid service account identifier. It "
+                "should be either a numeric string representing the unique_id or an email of "
+                "the form: my-iam-account@somedomain.com or "
+                "my-iam-account@PROJECT_ID.iam.gserviceaccount.com",
+            )
+        )
+    if problems:
+        raise BadInputError(problems)
+    assert project is not None
+    assert region is not None
+    assert display_name is not None
+
+    spec = job.job_spec(
+        config_spec or {},
+        pools=pools,
+        python_package_uris=python_package_uris,
+        network=tokens.last("--network"),
+        service_account=service_account,
+        enable_web_access=bool(tokens.last("--enable-web-access")),
+        enable_dashboard_access=bool(tokens.last("--enable-dashboard-access")),
+        args=args,
+        command=command,
+        persistent_resource_id=tokens.last("--persistent-resource-id"),
+    )
+    body = job.custom_job(display_name, spec, kms_key_name=kms_key, labels=labels)
+    needs_config = job.has_disk_keys(pools) or config_from_stdin or tokens.stdin_read
+    gcloud_args = _gcloud_args(argv, tokens, track, rewrite=needs_config)
+    return JobRequest(
+        track=track,
+        project=project,
+        region=region,
+        endpoint=gcloud_config.aiplatform_endpoint(properties, region),
+        body=body,
+        gcloud_args=gcloud_args,
+        config_yaml=dump_yaml(spec) if needs_config else None,
+        identity=Identity(
+            account=tokens.last("--account"),
+            impersonate_service_account=tokens.last("--impersonate-service-account"),
+            access_token_file=properties.get("auth/access_token_file"),
+            configuration=tokens.last("--configuration"),
+        ),
+        options=options,
+    )
+
+
+def wants_help(argv: Sequence[str]) -> bool:
+    """Whether argv asks for help (`-h`/`--help`), which gcloud itself answers."""
+    return any(a in ("-h", "--help") for a in argv)
+
+
+def dump_yaml(spec: Mapping[str, Any]) -> str:
+    """A job spec as the YAML prgcloud hands gcloud in a generated `--config` file."""
+    text: str = yaml.safe_dump(dict(spec), sort_keys=True, allow_unicode=True, width=4096)
+    return text
+
+
+def parse_duration(text: str) -> float:
+    """`90s`, `10m`, `2h` or plain seconds -> seconds; ValueError otherwise."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(text)
+    number, unit = float(match.group(1)), match.group(2) or "s"
+    return number * {"s": 1, "m": 60, "h": 3600}[unit]
+
+
+def _options(tokens: Tokens, problems: list[Problem]) -> Options:
+    dry_run = None
+    if tokens.given("--dry-run"):
+        dry_run = tokens.last("--dry-run") or "shell"
+        if dry_run not in DRY_RUN_STYLES:
+            problems.append(
+                Problem(
+                    "--dry-run", f"must be one of [{', '.join(DRY_RUN_STYLES)}], not {dry_run!r}."
+                )
+            )
+    wait = None
+    if tokens.given("--wait-for-capacity"):
+        raw = tokens.last("--wait-for-capacity")
+        try:
+            wait = parse_duration(raw) if raw else DEFAULT_WAIT_SECONDS
+        except ValueError:
+            problems.append(
+                Problem(
+                    "--wait-for-capacity", f"expected a duration like 90s, 10m or 2h, not {raw!r}."
+                )
+            )
+    return Options(
+        dry_run=dry_run,
+        skip_precheck=bool(tokens.last("--skip-precheck")),
+        wait_for_capacity=wait,
+        strict=bool(tokens.last("--strict")),
+    )
+
+
+def _location(
+    tokens: Tokens, properties: gcloud_config.Properties, problems: list[Problem]
+) -> tuple[str | None, str | None]:
+    project = properties.get("core/project")
+    region = tokens.last("--region")
+    if region:
+        full = _FULL_REGION.match(region)
+        if full:
+            project, region = full.group(1), full.group(2)
+    else:
+        region = properties.get("ai/region")
+    if not region:
+        problems.append(
+            Problem(
+                "--region",
+                "The [region] resource is not properly specified: set --region, the "
+                "CLOUDSDK_AI_REGION variable, or `gcloud config set ai/region REGION`.",
+            )
+        )
+    elif region not in SUPPORTED_TRAINING_REGIONS:
+        problems.append(
+            Problem(
+                "--region",
+                f"Available values are [{', '.join(SUPPORTED_TRAINING_REGIONS)}], "
+                f"but found [{region}].",
+            )
+        )
+    if not project:
+        problems.append(
+            Problem(
+                "--project",
+                "The required property [project] is not currently set: set --project, the "
+                "CLOUDSDK_CORE_PROJECT variable, or `gcloud config set project PROJECT`.",
+            )
+        )
+    return project or None, region or None
+
+
+def _config(
+    tokens: Tokens,
+    cwd: str,
+    read_stdin: Callable[[], str] | None,
+    api_version: str,
+    problems: list[Problem],
+) -> tuple[dict[str, Any] | None, bool]:
+    path = tokens.last("--config")
+    if path is None:
+        return None, False
+    from_stdin = path == "-"
+    try:
+        if from_stdin:
+            if read_stdin is None or tokens.stdin_read:
+                raise OSError("standard input is not available (or was already read)")
+            text = read_stdin()
+        else:
+            with open(os.path.join(cwd, path), encoding="utf-8") as f:
+                text = f.read()
+    except (OSError, UnicodeDecodeError) as error:
+        problems.append(Problem("--config", f"cannot read [{path}]: {error}"))
+        return None, from_stdin
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        problems.append(Problem("--config", f"[{path}] is not valid YAML or JSON: {error}"))
+        return None, from_stdin
+    spec, found = job.normalize_config(raw, api_version)
+    if tokens.given("--worker-pool-spec"):
+        # gcloud checks the file's pools only when no --worker-pool-spec replaces them.
+        found = [p for p in found if "Exactly one of fields" not in p.message]
+    problems.extend(found)
+    return spec, from_stdin
+
+
+def _flag_pools(
+    tokens: Tokens, api_version: str, cwd: str, problems: list[Problem]
+) -> list[dict[str, Any]]:
+    occurrences = tokens.all("--worker-pool-spec")
+    pools: list[dict[str, Any]] = []
+    unparsed: set[int] = set()
+    for index, occurrence in enumerate(occurrences):
+        try:
+            pools.append(job.parse_flag_pool(occurrence.value))
+        except argdict.ArgTypeError as error:
+            problems.append(Problem(job.pool_where(index, len(occurrences)), str(error)))
+            pools.append({})
+            unparsed.add(index)
+    problems.extend(
+        job.check_flag_pools(
+            pools,
+            api_version,
+            lambda path: os.path.isdir(os.path.join(cwd, os.path.expanduser(path))),
+            unparsed=frozenset(unparsed),
+        )
+    )
+    return pools
+
+
+def _list_value(
+    tokens: Tokens, name: str, problems: list[Problem], *, last_only: bool = False
+) -> list[str]:
+    occurrences = tokens.all(name)
+    if last_only:
+        occurrences = occurrences[-1:]
+    values: list[str] = []
+    for occurrence in occurrences:
+        value = occurrence.value
+        try:
+            values.extend(
+                [str(v) for v in value] if isinstance(value, list) else argdict.split_list(value)
+            )
+        except argdict.ArgTypeError as error:
+            problems.append(Problem(name, str(error)))
+    return values
+
+
+def _labels(tokens: Tokens, problems: list[Problem]) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for occurrence in tokens.all("--labels"):
+        value = occurrence.value
+        try:
+            parsed = (
+                {str(k): _yaml_text(v) for k, v in value.items()}
+                if isinstance(value, dict)
+                else argdict.parse_dict(value)
+            )
+        except argdict.ArgTypeError as error:
+            problems.append(Problem("--labels", str(error)))
+            continue
+        for key, label in parsed.items():
+            if not job.is_valid_label_key(key):
+                problems.append(
+                    Problem(
+                        "--labels",
+                        f"Invalid key format: {key}. Keys must start with a lowercase "
+                        "character and contain only hyphens (-), underscores (_), lowercase "
+                        "characters, and numbers (at most 63 characters).",
+                    )
+                )
+            if not job.is_valid_label_value(label):
+                problems.append(
+                    Problem(
+                        "--labels",
+                        f"Invalid value format: {label}. Values may contain only hyphens (-), "
+                        "underscores (_), lowercase characters, and numbers (at most 63).",
+                    )
+                )
+            labels[key] = label
+    return labels
+
+
+def _yaml_text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _kms_key(tokens: Tokens, project: str | None, problems: list[Problem]) -> str | None:
+    key = tokens.last("--kms-key")
+    parts = {n: tokens.last(f"--kms-{n}") for n in ("keyring", "location", "project")}
+    if key and _FULL_KMS_KEY.match(key):
+        return str(key)
+    if key and parts["keyring"] and parts["location"] and (parts["project"] or project):
+        return (
+            f"projects/{parts['project'] or project}/locations/{parts['location']}"
+            f"/keyRings/{parts['keyring']}/cryptoKeys/{key}"
+        )
+    if key or any(parts.values()):
+        missing = [f"--kms-{n}" for n in ("keyring", "location") if not parts[n]]
+        hint = f" (missing {', '.join(missing)})" if key and missing else ""
+        problems.append(
+            Problem(
+                "--kms-key",
+                f"Encryption key not fully specified{hint}. Give the full name "
+                "projects/P/locations/L/keyRings/R/cryptoKeys/K, or --kms-key with "
+                "--kms-keyring and --kms-location.",
+            )
+        )
+    return None
+
+
+def _gcloud_args(
+    argv: Sequence[str], tokens: Tokens, track: str | None, *, rewrite: bool
+) -> tuple[str, ...]:
+    """The arguments after `gcloud`: the user's own, less prgcloud's flags.
+
+    With `rewrite`, the flags that shape the job spec give way to one generated `--config`,
+    and `--flags-file` entries are spelled out as ordinary flags.
+    """
+    drop: set[int] = set()
+    for occurrence in tokens.occurrences:
+        if occurrence.flag.scope == "prgcloud" or (rewrite and occurrence.flag.name in _SPEC_FLAGS):
+            drop.update(occurrence.argv_items)
+    kept: list[str] = []
+    if rewrite:
+        drop.update(tokens.flags_file_items)
+    for index, item in enumerate(argv):
+        if index not in drop:
+            kept.append(item)
+    if rewrite:
+        kept.extend(
+            arg
+            for occurrence in tokens.occurrences
+            if occurrence.from_flags_file is not None
+            and occurrence.flag.scope != "prgcloud"
+            and occurrence.flag.name not in _SPEC_FLAGS
+            for arg in inline_flag(occurrence)
+        )
+        kept.append(CONFIG_PLACEHOLDER)
+    prefix = (track,) if track else ()
+    return (*prefix, "ai", "custom-jobs", "create", *kept)
+
+
+def inline_flag(occurrence: Occurrence) -> list[str]:
+    """A flags-file entry as a command-line argument (a free `^X^` delimiter for structures)."""
+    name, value = occurrence.flag.name, occurrence.value
+    if isinstance(value, bool):
+        return [name if value else f"--no-{name[2:]}"]
+    if isinstance(value, dict):
+        items = [
+            f"{k}={';'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in value.items()
+        ]
+        return [f"{name}={_join(items)}"]
+    if isinstance(value, list):
+        return [f"{name}={_join([str(v) for v in value])}"]
+    return [f"{name}={value}"]
+
+
+def _join(items: Sequence[str]) -> str:
+    for delim in (",", "|", "@", "~", "#", "%", "+", "!"):
+        if not any(delim in item for item in items):
+            return (f"^{delim}^" if delim != "," else "") + delim.join(items)
+    raise BadInputError.at("--flags-file", "a value uses every delimiter prgcloud can escape with.")
