@@ -1,0 +1,64 @@
+"""`prgcloud [alpha|beta] ai custom-jobs create ARGS...`: parse, pre-check, then gcloud.
+
+Help (`-h`, `--help`) is gcloud's own: those arguments go to gcloud as they are.
+"""
+
+from __future__ import annotations
+
+from prgcloud import parse, process, render, submit
+from prgcloud.environment import Environment
+from prgcloud.request import JobRequest
+
+
+def run(argv: list[str], env: Environment, *, track: str | None) -> int:
+    """Create the custom job (or print how, with `--dry-run`); return the exit status."""
+    if parse.wants_help(argv):
+        prefix = [track] if track else []
+        return process.stream(
+            [*prefix, "ai", "custom-jobs", "create", *argv],
+            env.environ,
+            stdin=env.stdin,
+            stdout=env.stdout,
+            stderr=env.stderr,
+        )
+    request = parse.parse_create(
+        argv, env.environ, track=track, cwd=env.cwd, read_stdin=env.stdin.read
+    )
+    note = precheck(request, env)
+    if request.options.dry_run:
+        env.stdout.write(dry_run_text(request, note))
+        return 0
+    return submit.submit(
+        request, env.environ, stdin=env.stdin, stdout=env.stdout, stderr=env.stderr
+    )
+
+
+def dry_run_text(request: JobRequest, note: str | None) -> str:
+    """The `--dry-run[=shell|rest|python]` snippet for this request."""
+    if request.options.dry_run == "rest":
+        text = render.curl_snippet(request)
+    elif request.options.dry_run == "python":
+        text = render.python_snippet(request)
+    else:
+        return render.shell_snippet(request, precheck_note=note)
+    # A `#` line is a comment in both the curl (shell) and the Python snippet.
+    return f"# {note}\n{text}" if note else text
+
+
+def precheck(request: JobRequest, env: Environment) -> str | None:
+    """Run the pre-check when the job names a persistent resource; print its warnings.
+
+    Returns a one-line note for the dry-run snippet (what was checked), or None when
+    nothing was. Raises (exit 3 or 4) when the job does not fit or cannot be checked.
+    """
+    resource = request.persistent_resource_name
+    if resource is None:
+        return None
+    if request.options.skip_precheck:
+        return f"pre-check of {resource} skipped (--skip-precheck)"
+    from prgcloud.precheck import check_request, report  # the SDK path, only when needed
+
+    verdict = check_request(request, env.environ)
+    for line in report.format_warnings(verdict):
+        env.stderr.write(f"WARNING: (prgcloud) {line}\n")
+    return f"pre-checked against {resource}: the job fits now"
