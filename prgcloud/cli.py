@@ -63,9 +63,7 @@ def main(argv: Sequence[str], env: Environment | None = None) -> int:
         return exit_codes.OK
     found = find_verb(argv)
     if found is None:
-        env.stderr.write(
-            f"ERROR: (prgcloud) unknown command: {' '.join(argv[:4])}\n{USAGE}"
-        )
+        env.stderr.write(f"ERROR: (prgcloud) unknown command: {' '.join(argv[:4])}\n{USAGE}")
         return exit_codes.BAD_INPUT
     module_name, track, rest = found
     module = importlib.import_module(f"prgcloud.commands.{module_name}")
@@ -84,4 +82,11 @@ def console_main() -> None:
     """Entry point of the `prgcloud` console script."""
     # A closed pipe (`prgcloud ... | head`) should end quietly, as gcloud does.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    # SIGTERM unwinds like Ctrl-C (gcloud is stopped, temporary files removed), then exits
+    # with the conventional 128 + 15.
+    signal.signal(signal.SIGTERM, _terminate)
     sys.exit(main(sys.argv[1:]))
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)

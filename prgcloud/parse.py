@@ -397,14 +397,25 @@ def inline_flag(occurrence: Occurrence) -> list[str]:
         items = [
             f"{k}={';'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in value.items()
         ]
-        return [f"{name}={_join(items)}"]
+        return [f"{name}={join_list(items)}"]
     if isinstance(value, list):
-        return [f"{name}={_join([str(v) for v in value])}"]
+        return [f"{name}={join_list([str(v) for v in value])}"]
     return [f"{name}={value}"]
 
 
-def _join(items: Sequence[str]) -> str:
-    for delim in (",", "|", "@", "~", "#", "%", "+", "!"):
-        if not any(delim in item for item in items):
-            return (f"^{delim}^" if delim != "," else "") + delim.join(items)
-    raise BadInputError.at("--flags-file", "a value uses every delimiter prgcloud can escape with.")
+def join_list(items: Sequence[str]) -> str:
+    """Items as one ArgList value that gcloud splits back into exactly these items.
+
+    Plain `a,b` when no item holds a comma (and the first does not start with `^`), else a
+    `^X^` delimiter that no item contains (`gcloud topic escaping`).
+    """
+    # One trailing delimiter is dropped by gcloud, so a last empty item needs one more.
+    tail = items and items[-1] == ""
+    if not any("," in item for item in items) and not (items and items[0].startswith("^")):
+        return ",".join(items) + ("," if tail else "")
+    for length in range(1, 64):
+        for char in ",|@~#%+!:;":
+            delim = char * length
+            if not any(delim in item for item in items) and "^" not in delim:
+                return f"^{delim}^" + delim.join(items) + (delim if tail else "")
+    raise BadInputError.at("--flags-file", "a value holds every delimiter prgcloud can use.")

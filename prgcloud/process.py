@@ -107,7 +107,7 @@ def stream(
     Streams that are real files (a terminal, a pipe) are handed to gcloud as they are, so its
     output arrives live and unbuffered; other streams (a test's StringIO) receive a copy.
     Ctrl-C reaches gcloud; if it is still running after that, it gets SIGINT from us too,
-    then SIGKILL after a grace period, and the KeyboardInterrupt goes on to the caller.
+    then SIGKILL after a grace period, and the interruption goes on to the caller.
     """
     command = _command(environ)
     process = command(
@@ -124,7 +124,7 @@ def stream(
     )
     try:
         process.wait()
-    except KeyboardInterrupt:
+    except BaseException:  # Ctrl-C, or SIGTERM turned into SystemExit: gcloud goes too
         _stop(process)
         raise
     return int(process.exit_code)

@@ -1,0 +1,213 @@
+"""prgcloud as a library, mirroring the CLI: build a request, look at it, check it, submit it.
+
+    import prgcloud
+
+    request = prgcloud.build_request(
+        display_name="train",
+        region="us-central1",
+        project="my-project",
+        worker_pool_specs=[{"machine-type": "a2-highgpu-1g", "replica-count": 1,
+                            "accelerator-type": "NVIDIA_TESLA_A100",
+                            "container-image-uri": "us-docker.pkg.dev/p/r/trainer:1"}],
+        persistent_resource_id="my-cluster",
+    )
+    request.body                      # exactly what gcloud will POST
+    prgcloud.dry_run(request)         # the shell snippet `--dry-run` prints
+    prgcloud.check(request)           # Verdict; raises DoesNotFitError / PrecheckFailedError
+    prgcloud.submit(request)          # pre-check, then gcloud; returns gcloud's exit code
+
+Every function takes the same arguments the CLI reads, with the same meaning; errors are the
+`prgcloud.errors` classes, whose `exit_code` is what the CLI would exit with. Nothing here
+prints (except gcloud itself, on the streams `submit` is given) or exits.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import IO, TYPE_CHECKING, Any
+
+from prgcloud import parse
+from prgcloud.request import JobRequest
+
+if TYPE_CHECKING:
+    from prgcloud.precheck import Verdict
+
+
+def request_from_argv(
+    argv: Sequence[str],
+    *,
+    track: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+) -> JobRequest:
+    """The request `gcloud [track] ai custom-jobs create ARGV` means (BadInputError if bad)."""
+    return parse.parse_create(
+        list(argv),
+        dict(os.environ) if environ is None else environ,
+        track=track,
+        cwd=cwd or os.getcwd(),
+    )
+
+
+def build_request(
+    *,
+    display_name: str,
+    worker_pool_specs: Iterable[Mapping[str, Any] | str] = (),
+    config: str | None = None,
+    region: str | None = None,
+    project: str | None = None,
+    persistent_resource_id: str | None = None,
+    network: str | None = None,
+    service_account: str | None = None,
+    args: Sequence[str] = (),
+    command: Sequence[str] = (),
+    python_package_uris: Sequence[str] = (),
+    enable_web_access: bool = False,
+    enable_dashboard_access: bool = False,
+    labels: Mapping[str, str] | None = None,
+    kms_key: str | None = None,
+    extra_args: Sequence[str] = (),
+    track: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+) -> JobRequest:
+    """The request for these keyword arguments, read exactly as the matching flags would be.
+
+    `worker_pool_specs` items are `--worker-pool-spec` values: a mapping of its keys
+    (`machine-type`, `replica-count`, `disk-type`, ...; an empty mapping is a placeholder
+    pool) or the flag's own string form. `extra_args` are appended as they are (e.g.
+    `["--account=me@example.com", "--dry-run=rest"]`).
+    """
+    argv = argv_for(
+        display_name=display_name,
+        worker_pool_specs=worker_pool_specs,
+        config=config,
+        region=region,
+        project=project,
+        persistent_resource_id=persistent_resource_id,
+        network=network,
+        service_account=service_account,
+        args=args,
+        command=command,
+        python_package_uris=python_package_uris,
+        enable_web_access=enable_web_access,
+        enable_dashboard_access=enable_dashboard_access,
+        labels=labels,
+        kms_key=kms_key,
+    )
+    return request_from_argv([*argv, *extra_args], track=track, environ=environ, cwd=cwd)
+
+
+def argv_for(
+    *,
+    display_name: str,
+    worker_pool_specs: Iterable[Mapping[str, Any] | str] = (),
+    config: str | None = None,
+    region: str | None = None,
+    project: str | None = None,
+    persistent_resource_id: str | None = None,
+    network: str | None = None,
+    service_account: str | None = None,
+    args: Sequence[str] = (),
+    command: Sequence[str] = (),
+    python_package_uris: Sequence[str] = (),
+    enable_web_access: bool = False,
+    enable_dashboard_access: bool = False,
+    labels: Mapping[str, str] | None = None,
+    kms_key: str | None = None,
+) -> list[str]:
+    """The gcloud arguments for these keyword arguments (values escaped as gcloud needs)."""
+    argv = [f"--display-name={display_name}"]
+    for spec in worker_pool_specs:
+        argv.append(f"--worker-pool-spec={spec if isinstance(spec, str) else _dict_arg(spec)}")
+    optional = {
+        "--config": config,
+        "--region": region,
+        "--project": project,
+        "--persistent-resource-id": persistent_resource_id,
+        "--network": network,
+        "--service-account": service_account,
+        "--kms-key": kms_key,
+    }
+    argv.extend(f"{flag}={value}" for flag, value in optional.items() if value is not None)
+    for flag, values in (
+        ("--args", args),
+        ("--command", command),
+        ("--python-package-uris", python_package_uris),
+    ):
+        if values:
+            argv.append(f"{flag}={parse.join_list([str(v) for v in values])}")
+    if labels:
+        argv.append(f"--labels={_dict_arg(labels)}")
+    if enable_web_access:
+        argv.append("--enable-web-access")
+    if enable_dashboard_access:
+        argv.append("--enable-dashboard-access")
+    return argv
+
+
+def _dict_arg(values: Mapping[str, Any]) -> str:
+    items = [
+        f"{key}={';'.join(map(str, v)) if isinstance(v, (list, tuple)) else v}"
+        for key, v in values.items()
+    ]
+    return parse.join_list(items)
+
+
+def dry_run(request: JobRequest, style: str = "shell", *, precheck_note: str | None = None) -> str:
+    """The `--dry-run=STYLE` text for the request: "shell", "rest" (curl) or "python"."""
+    from dataclasses import replace
+
+    from prgcloud.commands.create import dry_run_text
+
+    with_style = replace(request, options=replace(request.options, dry_run=style))
+    return dry_run_text(with_style, precheck_note)
+
+
+def check(request: JobRequest, *, environ: Mapping[str, str] | None = None) -> Verdict:
+    """Pre-check the request against its persistent resource (RULES §2).
+
+    Returns the verdict when the job fits (look at `verdict.warnings`); raises
+    DoesNotFitError (exit 3) or PrecheckFailedError (exit 4) otherwise.
+    """
+    from prgcloud.precheck import check_request
+
+    return check_request(request, dict(os.environ) if environ is None else environ)
+
+
+def capacity(
+    resource_id: str,
+    *,
+    project: str,
+    region: str,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """A persistent resource's state and, per pool, its ceiling, used and free replicas."""
+    from prgcloud.precheck import read_capacity
+    from prgcloud.request import Identity
+
+    environ = dict(os.environ) if environ is None else environ
+    return read_capacity(project, region, resource_id, environ, Identity())
+
+
+def submit(
+    request: JobRequest,
+    *,
+    environ: Mapping[str, str] | None = None,
+    stdout: IO[Any] | None = None,
+    stderr: IO[Any] | None = None,
+) -> int:
+    """Pre-check (unless the request skips it), then run gcloud; return gcloud's exit code.
+
+    gcloud's output goes to `stdout`/`stderr` (default: this process's). Raises like `check`.
+    """
+    from prgcloud import submit as submitting
+
+    environ = dict(os.environ) if environ is None else environ
+    if request.persistent_resource_id and not request.options.skip_precheck:
+        check(request, environ=environ)
+    return submitting.submit(
+        request, environ, stdin=None, stdout=stdout or sys.stdout, stderr=stderr or sys.stderr
+    )
