@@ -203,11 +203,11 @@ def submit(
 
     gcloud's output goes to `stdout`/`stderr` (default: this process's). Raises like `check`.
     """
-    from prgcloud import submit as submitting
+    from prgcloud import submission
 
     environ = dict(os.environ) if environ is None else environ
     if request.persistent_resource_id and not request.options.skip_precheck:
         check(request, environ=environ)
-    return submitting.submit(
+    return submission.submit(
         request, environ, stdin=None, stdout=stdout or sys.stdout, stderr=stderr or sys.stderr
     )

@@ -5,7 +5,7 @@ Help (`-h`, `--help`) is gcloud's own: those arguments go to gcloud as they are.
 
 from __future__ import annotations
 
-from prgcloud import parse, process, render, submit
+from prgcloud import parse, process, render, submission
 from prgcloud.environment import Environment
 from prgcloud.request import JobRequest
 
@@ -28,7 +28,7 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
     if request.options.dry_run:
         env.stdout.write(dry_run_text(request, note))
         return 0
-    return submit.submit(
+    return submission.submit(
         request, env.environ, stdin=env.stdin, stdout=env.stdout, stderr=env.stderr
     )
 
