@@ -221,10 +221,9 @@ def access_token(identity: Identity, environ: Mapping[str, str], *, timeout: flo
     `gcloud auth print-access-token` prints with the same account, impersonation and
     configuration, in the same environment.
     """
-    properties = load_properties(environ, configuration=identity.configuration)
-    token_file = identity.access_token_file or properties.get("auth/access_token_file")
-    if token_file:
-        return _read_token_file(token_file)
+    path = token_file(identity, environ)
+    if path:
+        return _read_token_file(path)
     argv = ["auth", "print-access-token", *identity.gcloud_flags(), "--quiet"]
     captured = process.capture(argv, environ, timeout=timeout)
     token = captured.stdout.strip().splitlines()[-1].strip() if captured.stdout.strip() else ""
@@ -263,13 +262,22 @@ def _read_token_file(path: str) -> str:
 # --- reading persistent resources -------------------------------------------------------
 
 
-def _who(identity: Identity) -> str:
+def token_file(identity: Identity, environ: Mapping[str, str]) -> str | None:
+    """The access token file gcloud would use for this identity, if any (flag, then property)."""
+    if identity.access_token_file:
+        return identity.access_token_file
+    properties = load_properties(environ, configuration=identity.configuration)
+    return properties.get("auth/access_token_file") or None
+
+
+def _who(identity: Identity, environ: Mapping[str, str]) -> str:
+    path = token_file(identity, environ)
+    if path:
+        return f"the identity of the token in {path}"
     if identity.impersonate_service_account:
         return f"service account {identity.impersonate_service_account} (impersonated)"
     if identity.account:
         return f"account {identity.account}"
-    if identity.access_token_file:
-        return f"the identity of the token in {identity.access_token_file}"
     return "the active gcloud account"
 
 
@@ -280,6 +288,7 @@ class _Target:
     resource_id: str
     endpoint: str
     identity: Identity
+    who: str
 
     @property
     def parent(self) -> str:
@@ -312,6 +321,10 @@ class _Session:
             transport="rest",
             client_options={"api_endpoint": target.endpoint.rstrip("/")},
         )
+
+    def close(self) -> None:
+        """Close the client's HTTP session (its sockets), as `with client:` would."""
+        self.client.transport.close()
 
     def call(self, what: str, method: Callable[..., Any], **kwargs: Any) -> Any:
         """Call `method`, retrying 429/503/timeouts with backoff while the budget lasts."""
@@ -364,7 +377,9 @@ def _describe(error: BaseException) -> str:
     code = getattr(error, "code", None)
     message = getattr(error, "message", None)
     if isinstance(code, int) and message:
-        return f"HTTP {code} {' '.join(str(message).split())}"
+        # The SDK prefixes the API's own message with "GET https://...: "; the URL is noise.
+        said = re.sub(r"^[A-Z]+ \S+: ", "", " ".join(str(message).split()))
+        return f"HTTP {code} {said}"
     text = " ".join(str(error).split())
     # requests wraps urllib3 wraps the socket error; the socket's words are what matter.
     errno = re.search(r"\[Errno -?\d+\][^)\"']*", text)
@@ -406,18 +421,18 @@ def _translate(
             "--persistent-resource-id, --project and --region, or create the resource with "
             "`gcloud ai persistent-resources create`."
         )
-    if isinstance(error, api.PermissionDenied):
+    if isinstance(error, (api.Forbidden, api.PermissionDenied)):
         return PrecheckFailedError(
             f"permission denied reading persistent resource {target.resource_id!r} in "
-            f"{target.where}: {_who(target.identity)} needs the IAM permission {permission}, "
+            f"{target.where}: {target.who} needs the IAM permission {permission}, "
             f"which the role {VIEWER_ROLE} grants. Ask a project administrator to grant it, "
             "act as an identity that has it (--account, --impersonate-service-account), or "
             f"skip the check with --skip-precheck. The API said: {_describe(error)}."
         )
-    if isinstance(error, (api.Unauthenticated, auth.RefreshError)):
+    if isinstance(error, (api.Unauthorized, api.Unauthenticated, auth.RefreshError)):
         return PrecheckFailedError(
             f"the Vertex AI API at {target.endpoint} rejected the credentials of "
-            f"{_who(target.identity)} (HTTP 401: {_describe(error)}). The token is invalid or "
+            f"{target.who} (HTTP 401). The token is invalid or "
             "expired: log in again with `gcloud auth login` (or refresh the access token "
             "file), or skip the check with --skip-precheck."
         )
@@ -493,22 +508,25 @@ def read_persistent_resource(
     `endpoint` is gcloud's Vertex AI base URL (see `gcloud_config.aiplatform_endpoint`).
     Raises `PrecheckFailedError` when the resource cannot be read, saying why and what to do.
     """
-    target = _Target(project, region, resource_id, endpoint, identity)
+    target = _Target(project, region, resource_id, endpoint, identity, _who(identity, environ))
     session: _Session | None = None
     try:
         session = _Session(target, environ, budget)
         from google.cloud.aiplatform_v1.types import persistent_resource_service as types
 
         resource = session.call(
-            f"reading persistent resource {resource_id!r}",
+            f"the read of persistent resource {resource_id!r}",
             session.client.get_persistent_resource,
             request=types.GetPersistentResourceRequest(name=target.name),
         )
+        return _to_dict(resource)
     except PrecheckFailedError:
         raise
     except _read_failures() as error:
         raise _translate(error, target, session, GET_PERMISSION) from error
-    return _to_dict(resource)
+    finally:
+        if session is not None:
+            session.close()
 
 
 def list_persistent_resources(
@@ -521,7 +539,8 @@ def list_persistent_resources(
     budget: Budget = Budget(),
 ) -> list[dict[str, Any]]:
     """Every persistent resource in `projects/P/locations/R`, as camelCase dicts."""
-    target = _Target(project, region, "-", endpoint, identity)
+    target = _Target(project, region, "-", endpoint, identity, _who(identity, environ))
+    session: _Session | None = None
     try:
         session = _Session(target, environ, budget)
         return list(_list(session, target))
@@ -529,3 +548,6 @@ def list_persistent_resources(
         raise
     except _read_failures() as error:
         raise _translate(error, target, None, LIST_PERMISSION) from error
+    finally:
+        if session is not None:
+            session.close()

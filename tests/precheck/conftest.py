@@ -1,0 +1,68 @@
+"""Fixtures for the pre-check tests: a scripted fake Vertex API and an isolated environment."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .fake_vertex import FakeVertex
+
+PROJECT = "p"
+REGION = "us-central1"
+PARENT = f"projects/{PROJECT}/locations/{REGION}"
+TOKEN = "ya29.test-token"
+
+
+@pytest.fixture
+def fake_vertex() -> Iterator[FakeVertex]:
+    """A started FakeVertex, stopped afterwards."""
+    server = FakeVertex().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def token_file(tmp_path: Path) -> Path:
+    path = tmp_path / "token"
+    path.write_text(TOKEN + "\n")
+    return path
+
+
+def isolated_environ(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """PATH and HOME only, gcloud's configuration in an empty temp dir: no developer login."""
+    config = tmp_path / "gcloud-config"
+    config.mkdir(exist_ok=True)
+    return {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": str(tmp_path),
+        "CLOUDSDK_CONFIG": str(config),
+        "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
+        **extra,
+    }
+
+
+@pytest.fixture
+def environ(tmp_path: Path, fake_vertex: FakeVertex, token_file: Path) -> dict[str, str]:
+    """An environment in which gcloud and prgcloud talk to `fake_vertex` with TOKEN."""
+    return isolated_environ(
+        tmp_path,
+        CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM=fake_vertex.url,
+        CLOUDSDK_AUTH_ACCESS_TOKEN_FILE=str(token_file),
+        CLOUDSDK_CORE_PROJECT=PROJECT,
+        CLOUDSDK_AI_REGION=REGION,
+    )
+
+
+def fake_gcloud(tmp_path: Path, body: str) -> Path:
+    """An executable `gcloud` stand-in (a shell script) that logs its argv to `gcloud.log`."""
+    log = tmp_path / "gcloud.log"
+    script = tmp_path / "fake-gcloud"
+    script.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\n{body}\n')
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return script
