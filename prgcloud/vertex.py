@@ -33,6 +33,7 @@ from prgcloud.request import Identity
 # `normal` turns the fast import path off (for measuring it, or as an escape hatch).
 SDK_IMPORT_VARIABLE = "PRGCLOUD_SDK_IMPORT"
 
+SDK_PACKAGE = "google.cloud.aiplatform_v1"
 CLIENT_MODULE = "google.cloud.aiplatform_v1.services.persistent_resource_service.client"
 CLIENT_CLASS = "PersistentResourceServiceClient"
 # Package `__init__`s the fast path skips. Each imports far more than the client needs; the
@@ -75,7 +76,7 @@ def import_client_class(*, fast: bool = True) -> tuple[type[Any], str]:
 
     Already-imported SDK packages are reused as they are ("normal": someone paid already).
     """
-    if not fast or BYPASSED_PACKAGES[0] in sys.modules:
+    if not fast or SDK_PACKAGE in sys.modules:
         return _import_normal(), "normal"
     try:
         return _import_fast(), "fast"
@@ -83,6 +84,11 @@ def import_client_class(*, fast: bool = True) -> tuple[type[Any], str]:
     # must only cost time, never the pre-check: undo the bypass and import the normal way.
     except Exception:  # noqa: BLE001
         _remove_bypass()
+        # The real package first, as a normal import would: submodules the fast attempt left
+        # in sys.modules are reused by its __init__ (and must be, as their protobuf types are
+        # registered once per process); then link them to their real parents again.
+        importlib.import_module(SDK_PACKAGE)
+        _relink(SDK_PACKAGE)
         return _import_normal(), "fallback"
 
 
@@ -140,6 +146,15 @@ def _completer(module: ModuleType) -> Callable[[str], Any]:
             raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}") from None
 
     return __getattr__
+
+
+def _relink(package: str) -> None:
+    """Make every loaded submodule of `package` an attribute of its parent, as imports do."""
+    for name, module in sorted(sys.modules.copy().items()):
+        if name.startswith(package + ".") and module is not None:
+            parent, _, child = name.rpartition(".")
+            if parent in sys.modules and getattr(sys.modules[parent], child, None) is not module:
+                setattr(sys.modules[parent], child, module)
 
 
 def _remove_bypass() -> None:

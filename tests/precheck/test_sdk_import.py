@@ -1,0 +1,139 @@
+"""Both ways of importing the SDK's client work: the fast path, and every fallback.
+
+Each case runs in a fresh interpreter, since what is at stake is the import itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import PARENT, isolated_environ
+from .fake_vertex import FakeVertex
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import json, sys
+from prgcloud import vertex
+{setup}
+cls, path = vertex.import_client_class(fast={fast})
+services = sorted(
+    m for m in sys.modules
+    if m.startswith("google.cloud.aiplatform_v1.services.") and m.count(".") == 4
+)
+# After the fast path, the bypassed packages must still answer like the real ones.
+from google.cloud.aiplatform_v1 import CustomJob, PersistentResourceServiceClient
+import google.cloud.aiplatform_v1.types as types
+import google.cloud.aiplatform_v1.services.persistent_resource_service.client
+chain = google.cloud.aiplatform_v1.services.persistent_resource_service.client
+print(json.dumps({{
+    "chain": chain.PersistentResourceServiceClient is cls,
+    "path": path,
+    "services": services,
+    "same_class": PersistentResourceServiceClient is cls,
+    "custom_job": CustomJob.__name__,
+    "types": types.PersistentResource.__name__,
+}}))
+"""
+
+# A module the client imports fails once, while the bypass is in place.
+FAIL_ONCE_INSIDE_THE_CLIENT = """
+import importlib.abc
+class FailOnce(importlib.abc.MetaPathFinder):
+    failed = False
+    def find_spec(self, name, path, target=None):
+        if name.endswith("persistent_resource_service.pagers") and not FailOnce.failed:
+            FailOnce.failed = True
+            raise ImportError("simulated")
+        return None
+sys.meta_path.insert(0, FailOnce())
+"""
+
+ONLY_OURS = ["google.cloud.aiplatform_v1.services.persistent_resource_service"]
+
+
+def python(code: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    env = {**(environ or {"PATH": os.environ.get("PATH", "")}), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+@pytest.mark.parametrize(
+    ("setup", "fast", "path"),
+    [
+        pytest.param("", True, "fast", id="fast-path"),
+        pytest.param("", False, "normal", id="fast-path-off"),
+        pytest.param(
+            "vertex.BYPASSED_PACKAGES += ('google.cloud.aiplatform_v1.no_such_package',)",
+            True,
+            "fallback",
+            id="fallback-after-a-failure-midway",
+        ),
+        pytest.param(FAIL_ONCE_INSIDE_THE_CLIENT, True, "fallback", id="fallback-mid-client"),
+        pytest.param(
+            "vertex.BYPASSED_PACKAGES = ('google.cloud.no_such_package',)",
+            True,
+            "fallback",
+            id="fallback-when-the-layout-changed",
+        ),
+        pytest.param(
+            "import google.cloud.aiplatform_v1", True, "normal", id="already-imported-is-reused"
+        ),
+    ],
+)
+def test_the_client_imports_by_every_path(setup: str, fast: bool, path: str) -> None:
+    result = python(PROBE.format(setup=setup, fast=fast))
+    assert result["path"] == path
+    assert result["same_class"]
+    assert result["chain"]
+    assert (result["custom_job"], result["types"]) == ("CustomJob", "PersistentResource")
+    if path == "fast":
+        assert result["services"] == ONLY_OURS
+    else:
+        assert len(result["services"]) > 10  # the package __init__ ran: every service
+
+
+READ = """
+import json
+from prgcloud import vertex
+from prgcloud.request import Identity
+import os
+resource = vertex.read_persistent_resource(
+    "p", "us-central1", "res", endpoint=os.environ["ENDPOINT"], identity=Identity(),
+    environ=dict(os.environ),
+)
+print(json.dumps({"resource": resource, "path": vertex.client_import_path()}))
+"""
+
+
+@pytest.mark.parametrize(("variable", "path"), [("", "fast"), ("normal", "normal")])
+def test_a_read_works_by_either_import_path(
+    fake_vertex: FakeVertex, tmp_path: Path, token_file: Path, variable: str, path: str
+) -> None:
+    resource = {"name": f"{PARENT}/persistentResources/res", "state": "RUNNING"}
+    fake_vertex.add(resource)
+    environ = isolated_environ(
+        tmp_path,
+        ENDPOINT=fake_vertex.url,
+        CLOUDSDK_AUTH_ACCESS_TOKEN_FILE=str(token_file),
+        PRGCLOUD_SDK_IMPORT=variable,
+    )
+    result = python(READ, environ)
+    assert result == {"resource": resource, "path": path}
