@@ -44,18 +44,18 @@ def pool_line(pool: PoolReport) -> str:
     """One worker pool: what it asks, where it goes, and how much room is there."""
     if pool.placeholder:
         return f"worker pool {pool.index}: placeholder, asks for nothing"
-    head = f"worker pool {pool.index} ({_key_text(pool.key)}) asks {_replicas(pool.asked)}"
+    head = f"worker pool {pool.index} ({_key_text(pool.key)})"
     if pool.resource_pool is not None:
-        shared = f", {pool.load} with the pools sharing it" if pool.load != pool.asked else ""
+        shared = f" ({pool.load} with the pools sharing it)" if pool.load != pool.asked else ""
         return (
-            f"{head} -> resource pool {pool.resource_pool!r}: "
-            f"{pool.free} free of {pool.ceiling} (ceiling){shared}"
+            f"{head} -> resource pool {pool.resource_pool!r}: asks {pool.asked}{shared}, "
+            f"free {pool.free}, ceiling {pool.ceiling}"
         )
     if pool.nearest is None:
-        return f"{head} -> no resource pool matches (the resource has none)"
+        return f"{head} -> no resource pool matches (the resource has none): asks {pool.asked}"
     return (
         f"{head} -> no resource pool matches; the nearest, {pool.nearest!r}, differs in "
-        f"{', '.join(pool.differs)}"
+        f"{', '.join(pool.differs)}: asks {pool.asked}, free {pool.free}, ceiling {pool.ceiling}"
     )
 
 
