@@ -73,6 +73,14 @@ def parse_create(
         problems.append(
             Problem("", "At least one of [--config | --worker-pool-spec] must be specified.")
         )
+    elif not pools and config_spec is not None and not config_spec.get("workerPoolSpecs"):
+        problems.append(
+            Problem(
+                "--config",
+                "the job has no worker pools: add workerPoolSpecs to the file, or "
+                "--worker-pool-spec flags.",
+            )
+        )
 
     python_package_uris = _list_value(tokens, "--python-package-uris", problems, last_only=True)
     args = _list_value(tokens, "--args", problems)
