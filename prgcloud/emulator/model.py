@@ -1,0 +1,856 @@
+"""What the emulator simulates: persistent resources, custom jobs on them, and operations.
+
+Every call runs under one lock and in one SQLite transaction, and first brings the world up to
+the clock's present: timed transitions (a resource finishes provisioning, a job ends) are
+replayed in the order they fall due, each at its own time, so the answer to a request never
+depends on whether anybody asked in between.
+
+Admission of a job to a persistent resource follows RULES.md §2 through the pre-check's own
+pure rule function (`prgcloud.precheck.rules.evaluate`): a job that can never fit is refused with
+400, one that fits the free replicas runs and holds them, one that waits for replicas (or for the
+resource to become ready) is QUEUED, first in first out per resource.
+
+Documents handed in and out are canonical REST JSON (camelCase, int64 as strings, enum names);
+the API layer renders them for a version.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import json
+import random
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from prgcloud.emulator.clock import Clock, rfc3339
+from prgcloud.emulator.errors import ApiError, failed_precondition, invalid, not_found
+from prgcloud.emulator.filters import compile_filter
+from prgcloud.emulator.store import Entity, Store
+
+QUEUED = "JOB_STATE_QUEUED"
+PENDING = "JOB_STATE_PENDING"
+RUNNING = "JOB_STATE_RUNNING"
+SUCCEEDED = "JOB_STATE_SUCCEEDED"
+FAILED = "JOB_STATE_FAILED"
+CANCELLED = "JOB_STATE_CANCELLED"
+HOLDING = (PENDING, RUNNING)
+ACTIVE = (QUEUED, PENDING, RUNNING)
+
+RESOURCE_STATES = (
+    "PROVISIONING",
+    "RUNNING",
+    "STOPPING",
+    "ERROR",
+    "REBOOTING",
+    "UPDATING",
+)
+# states that become RUNNING by themselves after the provisioning delay
+_SETTLING = ("PROVISIONING", "REBOOTING", "UPDATING")
+
+DURATION_LABEL = "emulator-duration-seconds"
+OUTCOME_LABEL = "emulator-outcome"
+_OUTCOMES = {"succeeded": SUCCEEDED, "failed": FAILED}
+
+_RESOURCE_ID = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
+_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+_DEFAULT_PAGE_SIZE = 100
+_MAX_PAGE_SIZE = 1000
+
+# (job, resource) -> a verdict with `findings` and `assignment`, as prgcloud.precheck.rules has
+Evaluate = Callable[[Mapping[str, Any], Mapping[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How long simulated things take, in seconds."""
+
+    provision_seconds: float = 5.0
+    job_duration: float = 600.0
+    pending_seconds: float = 1.0
+    stop_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
+class Operation:
+    """A long-running operation: its canonical document and the types its Anys carry."""
+
+    doc: Mapping[str, Any]
+    metadata_type: str
+    response_type: str
+    version: str
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list."""
+
+    items: Sequence[Mapping[str, Any]]
+    next_page_token: str
+
+
+def _default_evaluate(job: Mapping[str, Any], resource: Mapping[str, Any]) -> Any:
+    # imported here: only jobs on persistent resources need the rules
+    from prgcloud.precheck.rules import evaluate
+
+    return evaluate(job, resource)
+
+
+class Service:
+    """The emulated Vertex AI state; safe to call from many threads."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        settings: Settings | None = None,
+        *,
+        evaluate: Evaluate | None = None,
+        ids: random.Random | None = None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self.settings = settings or Settings()
+        self._evaluate = evaluate or _default_evaluate
+        self._ids = ids or random.Random()
+        self._lock = threading.RLock()
+
+    # ---------------------------------------------------------------- sessions and time
+
+    @contextmanager
+    def _session(self) -> Iterator[float]:
+        with self._lock, self._store.transaction():
+            now = self._clock.now()
+            self._advance(now)
+            yield now
+
+    def tick(self) -> float | None:
+        """Catch up with the clock; return the seconds until the next timed transition."""
+        with self._session() as now:
+            upcoming = self._store.next_due()
+            return None if upcoming is None else max(0.0, (upcoming.due or now) - now)
+
+    def _advance(self, now: float) -> None:
+        while (entity := self._store.next_due(until=now)) is not None:
+            at = entity.due if entity.due is not None else now
+            if entity.kind == "resource":
+                self._resource_due(entity, at)
+            elif entity.kind == "job":
+                self._job_due(entity, at)
+            else:
+                entity.due = None
+                self._store.update(entity)
+
+    def _resource_due(self, resource: Entity, at: float) -> None:
+        if resource.state == "STOPPING":
+            self._finish_operation(resource.sys.get("operation"), at, response={})
+            self._store.delete(resource.name)
+            return
+        if resource.state in _SETTLING:
+            self._set_resource_state(resource, "RUNNING", at)
+            resource.doc.setdefault("startTime", rfc3339(at))
+            resource.due = None
+            self._store.update(resource)
+            self._finish_operation(
+                resource.sys.pop("operation", None), at, response=self._resource_view(resource)
+            )
+            self._store.update(resource)
+            self._admit_queued(resource.name, at)
+            return
+        resource.due = None
+        self._store.update(resource)
+
+    def _job_due(self, job: Entity, at: float) -> None:
+        if job.state == PENDING:
+            self._set_job_state(job, RUNNING, at)
+            job.doc["startTime"] = rfc3339(at)
+            job.due = at + float(job.sys.get("duration", self.settings.job_duration))
+            self._store.update(job)
+        elif job.state == RUNNING:
+            outcome = job.sys.get("outcome", SUCCEEDED)
+            self._end_job(job, outcome, at)
+            if outcome == FAILED:
+                job.doc["error"] = {"code": 13, "message": "The replica workerpool0-0 exited."}
+            self._store.update(job)
+            if job.resource:
+                self._admit_queued(job.resource, at)
+        else:
+            job.due = None
+            self._store.update(job)
+
+    # ---------------------------------------------------------------- persistent resources
+
+    def create_resource(
+        self, parent: str, resource_id: str, body: Mapping[str, Any], version: str = "v1"
+    ) -> Operation:
+        """Start creating a persistent resource; the operation is done when it is RUNNING.
+
+        `version` (of every call that starts an operation) is the API version asked; the
+        operation remembers it for clients that poll it on a path without one (`/ui/`).
+        """
+        with self._session() as now:
+            name = self._check_new_resource(parent, resource_id)
+            doc = _new_resource_doc(name, body, now)
+            resource = Entity(name, "resource", parent, doc)
+            self._set_resource_state(resource, "PROVISIONING", now)
+            resource.due = now + self.settings.provision_seconds
+            operation = self._new_operation(
+                parent,
+                name,
+                now,
+                "CreatePersistentResourceOperationMetadata",
+                "PersistentResource",
+                version,
+                progress="Creating the persistent resource.",
+            )
+            resource.sys["operation"] = operation.name
+            self._store.insert(resource)
+            self._advance(now)  # a zero provisioning delay finishes at once
+            return self._operation(operation.name)
+
+    def add_resource(
+        self, parent: str, resource_id: str, body: Mapping[str, Any], state: str
+    ) -> dict[str, Any]:
+        """Put a persistent resource in place directly, in `state` (a test fixture's door)."""
+        if state not in RESOURCE_STATES:
+            raise ValueError(f"not a persistent resource state: {state}")
+        with self._session() as now:
+            name = self._check_new_resource(parent, resource_id)
+            doc = _new_resource_doc(name, body, now)
+            resource = Entity(name, "resource", parent, doc)
+            self._set_resource_state(resource, state, now)
+            if state != "PROVISIONING":
+                doc["startTime"] = rfc3339(now)
+            if state in _SETTLING:
+                resource.due = now + self.settings.provision_seconds
+            self._store.insert(resource)
+            return self._resource_view(resource)
+
+    def _check_new_resource(self, parent: str, resource_id: str) -> str:
+        if not resource_id:
+            raise invalid("persistent_resource_id is required.", "persistent_resource_id")
+        if not _RESOURCE_ID.match(resource_id):
+            raise invalid(
+                f'Invalid persistent_resource_id "{resource_id}": it must be 1 to 63 lowercase'
+                " letters, digits or hyphens, begin with a letter and not end with a hyphen.",
+                "persistent_resource_id",
+            )
+        name = f"{parent}/persistentResources/{resource_id}"
+        if self._store.get(name) is not None:
+            raise ApiError("ALREADY_EXISTS", f"PersistentResource {name} already exists.")
+        return name
+
+    def get_resource(self, name: str) -> dict[str, Any]:
+        """A persistent resource, with each pool's `usedReplicaCount`."""
+        with self._session():
+            return self._resource_view(self._resource(name))
+
+    def list_resources(self, parent: str, page_size: int, page_token: str) -> Page:
+        """The persistent resources of a location, in creation order."""
+        with self._session():
+            entities = self._store.children("resource", parent)
+            return _page(entities, self._resource_view, page_size, page_token, "")
+
+    def delete_resource(self, name: str, version: str = "v1") -> Operation:
+        """Start deleting: STOPPING now, gone after the stop delay; its jobs fail."""
+        with self._session() as now:
+            resource = self._resource(name)
+            if resource.state == "STOPPING":
+                raise failed_precondition(f"PersistentResource {name} is already being deleted.")
+            self._finish_operation(
+                resource.sys.pop("operation", None),
+                now,
+                error={"code": 1, "message": "The persistent resource was deleted."},
+            )
+            for job in self._store.jobs_on(name, ACTIVE):
+                self._end_job(job, FAILED, now)
+                job.doc["error"] = {
+                    "code": 9,
+                    "message": f"The persistent resource {name} was deleted.",
+                }
+                self._store.update(job)
+            operation = self._new_operation(
+                resource.parent,
+                name,
+                now,
+                "DeleteOperationMetadata",
+                "google.protobuf.Empty",
+                version,
+            )
+            self._set_resource_state(resource, "STOPPING", now)
+            resource.sys["operation"] = operation.name
+            resource.due = now + self.settings.stop_seconds
+            self._store.update(resource)
+            self._advance(now)
+            return self._operation(operation.name)
+
+    def reboot_resource(self, name: str, version: str = "v1") -> Operation:
+        """Start a reboot: REBOOTING now, RUNNING again after the provisioning delay."""
+        with self._session() as now:
+            resource = self._resource(name)
+            if resource.state != "RUNNING":
+                raise failed_precondition(
+                    f"PersistentResource {name} is {resource.state}; only a RUNNING persistent"
+                    " resource can be rebooted."
+                )
+            operation = self._new_operation(
+                resource.parent,
+                name,
+                now,
+                "RebootPersistentResourceOperationMetadata",
+                "PersistentResource",
+                version,
+                progress="Rebooting the persistent resource.",
+            )
+            self._set_resource_state(resource, "REBOOTING", now)
+            resource.sys["operation"] = operation.name
+            resource.due = now + self.settings.provision_seconds
+            self._store.update(resource)
+            self._advance(now)
+            return self._operation(operation.name)
+
+    def set_resource_state(self, name: str, state: str, error_message: str | None = None) -> None:
+        """Force a resource into `state` (fixtures); ERROR carries `error_message`."""
+        if state not in RESOURCE_STATES:
+            raise ValueError(f"not a persistent resource state: {state}")
+        with self._session() as now:
+            resource = self._resource(name)
+            self._set_resource_state(resource, state, now)
+            resource.doc.pop("error", None)
+            if state == "ERROR":
+                resource.doc["error"] = {
+                    "code": 13,
+                    "message": error_message or "The persistent resource failed.",
+                }
+            resource.due = now + self.settings.provision_seconds if state in _SETTLING else None
+            if state == "STOPPING":
+                resource.due = now + self.settings.stop_seconds
+            self._store.update(resource)
+            if state == "RUNNING":
+                self._admit_queued(name, now)
+
+    def set_used_replicas(self, name: str, pool_id: str, count: int) -> None:
+        """Make a pool's `usedReplicaCount` `count`, as if jobs the emulator does not run held
+        the replicas its own jobs do not (fixtures)."""
+        with self._session() as now:
+            resource = self._resource(name)
+            pool_ids = [pool.get("id") for pool in resource.doc.get("resourcePools", [])]
+            if pool_id not in pool_ids:
+                raise ValueError(f"{name} has no pool {pool_id!r}; it has {pool_ids}")
+            held = self._held(name).get(pool_id, 0)
+            if count < held:
+                raise ValueError(f"the emulator's own jobs already hold {held} replicas")
+            extra: dict[str, int] = resource.sys.setdefault("extraUsed", {})
+            extra[pool_id] = count - held
+            self._store.update(resource)
+            self._admit_queued(name, now)
+
+    def _resource(self, name: str) -> Entity:
+        resource = self._store.get(name)
+        if resource is None or resource.kind != "resource":
+            raise not_found(name, "PersistentResource")
+        return resource
+
+    def _held(self, name: str) -> dict[str, int]:
+        held: dict[str, int] = {}
+        for job in self._store.jobs_on(name, HOLDING):
+            for pool_id, count in job.sys.get("holds", {}).items():
+                held[pool_id] = held.get(pool_id, 0) + int(count)
+        return held
+
+    def _resource_view(self, resource: Entity) -> dict[str, Any]:
+        view = copy.deepcopy(resource.doc)
+        held = self._held(resource.name)
+        extra: Mapping[str, int] = resource.sys.get("extraUsed", {})
+        for pool in view.get("resourcePools", []):
+            pool_id = pool.get("id", "")
+            pool["usedReplicaCount"] = str(held.get(pool_id, 0) + int(extra.get(pool_id, 0)))
+        return view
+
+    def _set_resource_state(self, resource: Entity, state: str, at: float) -> None:
+        resource.state = state
+        resource.doc["state"] = state
+        resource.doc["updateTime"] = rfc3339(at)
+
+    # ---------------------------------------------------------------- custom jobs
+
+    def create_job(self, parent: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a custom job: refused, QUEUED, or PENDING and holding its replicas."""
+        with self._session() as now:
+            job_id = self._new_id(f"{parent}/customJobs/")
+            name = f"{parent}/customJobs/{job_id}"
+            doc = _new_job_doc(name, body, now)
+            labels: Mapping[str, str] = doc.get("labels", {})
+            job = Entity(name, "job", parent, doc)
+            job.sys["duration"] = _duration(labels, self.settings.job_duration)
+            job.sys["outcome"] = _outcome(labels)
+            resource_id = doc["jobSpec"].get("persistentResourceId", "")
+            if not resource_id:
+                self._start_job(job, now, {})
+                self._store.insert(job)
+                return copy.deepcopy(job.doc)
+            if not _RESOURCE_ID.match(resource_id):
+                raise invalid(
+                    f'Invalid persistent_resource_id "{resource_id}".',
+                    "custom_job.job_spec.persistent_resource_id",
+                )
+            resource = self._resource(f"{parent}/persistentResources/{resource_id}")
+            job.resource = resource.name
+            decision, holds = self._judge(doc, resource)
+            if decision == "run" and not self._store.jobs_on(resource.name, (QUEUED,)):
+                self._start_job(job, now, holds)
+            else:
+                self._set_job_state(job, QUEUED, now)
+            self._store.insert(job)
+            return copy.deepcopy(job.doc)
+
+    def get_job(self, name: str) -> dict[str, Any]:
+        """A custom job."""
+        with self._session():
+            return copy.deepcopy(self._job(name).doc)
+
+    def list_jobs(self, parent: str, filter_text: str, page_size: int, page_token: str) -> Page:
+        """The custom jobs of a location that pass `filter_text`, in creation order."""
+        predicate = compile_filter(filter_text)
+        with self._session():
+            entities = [e for e in self._store.children("job", parent) if predicate(e.doc)]
+            return _page(
+                entities, lambda e: copy.deepcopy(e.doc), page_size, page_token, filter_text
+            )
+
+    def cancel_job(self, name: str) -> None:
+        """Cancel a job that has not ended: CANCELLED, its replicas released."""
+        with self._session() as now:
+            job = self._job(name)
+            if job.state not in ACTIVE:
+                raise failed_precondition(
+                    f"Cannot cancel CustomJob {name}: it is already in the terminal state"
+                    f" {job.state}."
+                )
+            self._end_job(job, CANCELLED, now)
+            job.doc["error"] = {"code": 1, "message": "CANCELED"}
+            self._store.update(job)
+            if job.resource:
+                self._admit_queued(job.resource, now)
+
+    def delete_job(self, name: str, version: str = "v1") -> Operation:
+        """Delete a job that has ended."""
+        with self._session() as now:
+            job = self._job(name)
+            if job.state in ACTIVE:
+                raise failed_precondition(
+                    f"CustomJob {name} is {job.state}; cancel it before deleting it."
+                )
+            self._store.delete(name)
+            operation = self._new_operation(
+                job.parent, None, now, "DeleteOperationMetadata", "google.protobuf.Empty", version
+            )
+            self._finish_operation(operation.name, now, response={})
+            return self._operation(operation.name)
+
+    def _job(self, name: str) -> Entity:
+        job = self._store.get(name)
+        if job is None or job.kind != "job":
+            raise not_found(name, "CustomJob")
+        return job
+
+    def _judge(self, job: Mapping[str, Any], resource: Entity) -> tuple[str, dict[str, int]]:
+        """("run", replicas to hold per pool) or ("wait", {}); raise when it can never run."""
+        verdict = self._evaluate(job, self._resource_view(resource))
+        findings = list(verdict.findings)
+        refusals = [
+            f
+            for f in findings
+            if f.severity == "block"
+            and f.code not in ("replicas-busy", "state-not-ready", "state-failed")
+        ]
+        if refusals:
+            raise ApiError(
+                "INVALID_ARGUMENT",
+                f"The CustomJob cannot run on PersistentResource {resource.name}: "
+                + " ".join(f.message for f in refusals),
+                [(_finding_field(f), f.message) for f in refusals],
+            )
+        failed = [f for f in findings if f.code == "state-failed"]
+        if failed:
+            raise failed_precondition(
+                f"The CustomJob cannot run on PersistentResource {resource.name}: "
+                + " ".join(f.message for f in failed)
+            )
+        if any(f.code in ("replicas-busy", "state-not-ready") for f in findings):
+            return "wait", {}
+        if resource.state != "RUNNING":
+            return "wait", {}
+        holds: dict[str, int] = {}
+        pools = job["jobSpec"].get("workerPoolSpecs", [])
+        for index, pool_id in dict(verdict.assignment).items():
+            replicas = int(pools[int(index)].get("replicaCount", "0"))
+            holds[pool_id] = holds.get(pool_id, 0) + replicas
+        return "run", holds
+
+    def _admit_queued(self, name: str, at: float) -> None:
+        """Start queued jobs on a resource, oldest first, while they fit."""
+        resource = self._store.get(name)
+        if resource is None or resource.state != "RUNNING":
+            return
+        for job in self._store.jobs_on(name, (QUEUED,)):
+            try:
+                decision, holds = self._judge(job.doc, resource)
+            except ApiError as refusal:
+                # the resource changed under a waiting job so that it can never run
+                self._end_job(job, FAILED, at)
+                job.doc["error"] = {"code": 9, "message": refusal.message}
+                self._store.update(job)
+                continue
+            if decision != "run":
+                return
+            self._start_job(job, at, holds)
+            self._store.update(job)
+
+    def _start_job(self, job: Entity, at: float, holds: Mapping[str, int]) -> None:
+        self._set_job_state(job, PENDING, at)
+        job.sys["holds"] = dict(holds)
+        job.due = at + self.settings.pending_seconds
+
+    def _end_job(self, job: Entity, state: str, at: float) -> None:
+        self._set_job_state(job, state, at)
+        job.doc["endTime"] = rfc3339(at)
+        job.due = None
+
+    def _set_job_state(self, job: Entity, state: str, at: float) -> None:
+        job.state = state
+        job.doc["state"] = state
+        job.doc["updateTime"] = rfc3339(at)
+
+    # ---------------------------------------------------------------- operations
+
+    def get_operation(self, location: str, operation_id: str, under: str | None) -> Operation:
+        """An operation by id; `under` is the resource name when asked at a nested path."""
+        with self._session():
+            name = f"{location}/operations/{operation_id}"
+            found = self._store.get(name)
+            if found is None or found.kind != "operation":
+                raise not_found(f"{under or location}/operations/{operation_id}", "Operation")
+            if under is not None and found.doc["name"] != f"{under}/operations/{operation_id}":
+                raise not_found(f"{under}/operations/{operation_id}", "Operation")
+            return self._operation(name)
+
+    def _new_operation(
+        self,
+        location: str,
+        target: str | None,
+        at: float,
+        metadata_type: str,
+        response_type: str,
+        version: str,
+        progress: str | None = None,
+    ) -> Entity:
+        operation_id = self._new_id(f"{location}/operations/")
+        metadata: dict[str, Any] = {
+            "genericMetadata": {"createTime": rfc3339(at), "updateTime": rfc3339(at)}
+        }
+        if progress:
+            metadata["progressMessage"] = progress
+        doc = {
+            "name": f"{target or location}/operations/{operation_id}",
+            "metadata": metadata,
+        }
+        operation = Entity(
+            f"{location}/operations/{operation_id}",
+            "operation",
+            location,
+            doc,
+            sys={
+                "metadataType": metadata_type,
+                "responseType": response_type,
+                "version": version,
+            },
+        )
+        return self._store.insert(operation)
+
+    def _finish_operation(
+        self,
+        name: str | None,
+        at: float,
+        *,
+        response: Mapping[str, Any] | None = None,
+        error: Mapping[str, Any] | None = None,
+    ) -> None:
+        operation = self._store.get(name) if name else None
+        if operation is None or operation.doc.get("done"):
+            return
+        operation.doc["done"] = True
+        operation.doc["metadata"]["genericMetadata"]["updateTime"] = rfc3339(at)
+        operation.doc["metadata"].pop("progressMessage", None)
+        if error is not None:
+            operation.doc["error"] = dict(error)
+        else:
+            operation.doc["response"] = copy.deepcopy(dict(response or {}))
+        self._store.update(operation)
+
+    def _operation(self, name: str) -> Operation:
+        found = self._store.get(name)
+        assert found is not None, name
+        return Operation(
+            copy.deepcopy(found.doc),
+            found.sys["metadataType"],
+            found.sys["responseType"],
+            found.sys["version"],
+        )
+
+    # ---------------------------------------------------------------- the rest
+
+    def _new_id(self, prefix: str) -> str:
+        # numeric ids of the size Vertex AI gives jobs and operations
+        while True:
+            candidate = str(self._ids.randrange(10**18, 2**63))
+            if self._store.get(prefix + candidate) is None:
+                return candidate
+
+    def reset(self) -> None:
+        """Forget every resource, job and operation."""
+        with self._lock, self._store.transaction():
+            self._store.clear()
+
+    def close(self) -> None:
+        """Close the store."""
+        with self._lock:
+            self._store.close()
+
+
+# -------------------------------------------------------------------- documents
+
+
+def _new_resource_doc(name: str, body: Mapping[str, Any], at: float) -> dict[str, Any]:
+    doc = {key: copy.deepcopy(value) for key, value in body.items() if key in _RESOURCE_INPUT}
+    pools = doc.get("resourcePools") or []
+    if not pools:
+        raise invalid(
+            "persistent_resource.resource_pools must have at least one resource pool.",
+            "persistent_resource.resource_pools",
+        )
+    used_ids: set[str] = set()
+    for index, pool in enumerate(pools):
+        _check_resource_pool(pool, f"persistent_resource.resource_pools[{index}]")
+        pool.pop("usedReplicaCount", None)
+        if "id" not in pool:
+            pool["id"] = _pool_id(pool["machineSpec"], used_ids)
+        elif pool["id"] in used_ids:
+            raise invalid(
+                f'Resource pool id "{pool["id"]}" is used twice.',
+                f"persistent_resource.resource_pools[{index}].id",
+            )
+        used_ids.add(pool["id"])
+        _fill_disk(pool)
+    _check_labels(doc.get("labels", {}), "persistent_resource.labels")
+    doc.update(
+        name=name,
+        createTime=rfc3339(at),
+        updateTime=rfc3339(at),
+        resourceRuntime={},
+    )
+    return doc
+
+
+_RESOURCE_INPUT = (
+    "displayName",
+    "resourcePools",
+    "labels",
+    "network",
+    "pscInterfaceConfig",
+    "encryptionSpec",
+    "resourceRuntimeSpec",
+    "reservedIpRanges",
+)
+
+
+def _check_resource_pool(pool: dict[str, Any], where: str) -> None:
+    machine = pool.get("machineSpec") or {}
+    if not machine.get("machineType"):
+        raise invalid(
+            f"{where}.machine_spec.machine_type is required.", f"{where}.machine_spec.machine_type"
+        )
+    _check_accelerator(machine, f"{where}.machine_spec")
+    if "id" in pool and not _RESOURCE_ID.match(pool["id"]):
+        raise invalid(f'Invalid resource pool id "{pool["id"]}".', f"{where}.id")
+    replicas = int(pool.get("replicaCount", "0"))
+    scaling = pool.get("autoscalingSpec")
+    if scaling is not None:
+        low = int(scaling.get("minReplicaCount", "0"))
+        high = int(scaling.get("maxReplicaCount", "0"))
+        if low < 1 or high < low:
+            raise invalid(
+                f"{where}.autoscaling_spec needs 1 <= min_replica_count <= max_replica_count;"
+                f" got {low} and {high}.",
+                f"{where}.autoscaling_spec",
+            )
+        if replicas == 0:
+            pool["replicaCount"] = str(low)
+        elif not low <= replicas <= high:
+            raise invalid(
+                f"{where}.replica_count {replicas} is outside the autoscaling range {low}..{high}.",
+                f"{where}.replica_count",
+            )
+    elif replicas < 1:
+        raise invalid(
+            f"{where}.replica_count must be at least 1 (or set autoscaling_spec).",
+            f"{where}.replica_count",
+        )
+
+
+def _check_accelerator(machine: Mapping[str, Any], where: str) -> None:
+    accelerator = machine.get("acceleratorType", "ACCELERATOR_TYPE_UNSPECIFIED")
+    count = int(machine.get("acceleratorCount", 0))
+    if count < 0:
+        raise invalid(f"{where}.accelerator_count must not be negative.", where)
+    if count > 0 and accelerator == "ACCELERATOR_TYPE_UNSPECIFIED":
+        raise invalid(f"{where}.accelerator_type is required with accelerator_count.", where)
+
+
+def _pool_id(machine: Mapping[str, Any], used: set[str]) -> str:
+    parts = [machine["machineType"]]
+    accelerator = machine.get("acceleratorType", "ACCELERATOR_TYPE_UNSPECIFIED")
+    if accelerator != "ACCELERATOR_TYPE_UNSPECIFIED":
+        parts += [accelerator.lower().replace("_", "-"), str(machine.get("acceleratorCount", 0))]
+    base = "-".join(parts).lower()[:55].strip("-")
+    candidate, number = base, 1
+    while candidate in used:
+        number += 1
+        candidate = f"{base}-pool-{number}"
+    return candidate
+
+
+def _fill_disk(pool: dict[str, Any]) -> None:
+    """The API's disk defaults: pd-ssd (hyperdisk-balanced on a3-ultragpu), 100 GB."""
+    disk = pool.setdefault("diskSpec", {})
+    if not disk.get("bootDiskType"):
+        ultra = pool["machineSpec"]["machineType"].startswith("a3-ultragpu")
+        disk["bootDiskType"] = "hyperdisk-balanced" if ultra else "pd-ssd"
+    if not disk.get("bootDiskSizeGb"):
+        disk["bootDiskSizeGb"] = 100
+
+
+def _check_labels(labels: Mapping[str, str], where: str) -> None:
+    if len(labels) > 64:
+        raise invalid(f"{where} has {len(labels)} labels; at most 64 are allowed.", where)
+    for key, value in labels.items():
+        if not _LABEL_KEY.match(key):
+            raise invalid(f'Invalid label key "{key}".', f"{where}[{key!r}]")
+        if not _LABEL_VALUE.match(value):
+            raise invalid(f'Invalid value "{value}" of label "{key}".', f"{where}[{key!r}]")
+
+
+_JOB_INPUT = ("displayName", "jobSpec", "labels", "encryptionSpec")
+
+
+def _new_job_doc(name: str, body: Mapping[str, Any], at: float) -> dict[str, Any]:
+    doc = {key: copy.deepcopy(value) for key, value in body.items() if key in _JOB_INPUT}
+    if not doc.get("displayName"):
+        raise invalid("custom_job.display_name is required.", "custom_job.display_name")
+    spec = doc.get("jobSpec")
+    if spec is None:
+        raise invalid("custom_job.job_spec is required.", "custom_job.job_spec")
+    pools = spec.get("workerPoolSpecs") or []
+    if not pools or not pools[0]:
+        raise invalid(
+            "custom_job.job_spec.worker_pool_specs[0] is required: the first worker pool"
+            " must not be empty.",
+            "custom_job.job_spec.worker_pool_specs",
+        )
+    for index, pool in enumerate(pools):
+        if pool:
+            _check_worker_pool(pool, f"custom_job.job_spec.worker_pool_specs[{index}]")
+    labels = doc.get("labels", {})
+    _check_labels(labels, "custom_job.labels")
+    _duration(labels, 0.0)
+    _outcome(labels)
+    doc.update(name=name, createTime=rfc3339(at), updateTime=rfc3339(at))
+    return doc
+
+
+def _check_worker_pool(pool: dict[str, Any], where: str) -> None:
+    machine = pool.get("machineSpec") or {}
+    if not machine.get("machineType"):
+        raise invalid(
+            f"{where}.machine_spec.machine_type is required.", f"{where}.machine_spec.machine_type"
+        )
+    _check_accelerator(machine, f"{where}.machine_spec")
+    if int(pool.get("replicaCount", "0")) < 1:
+        raise invalid(f"{where}.replica_count must be at least 1.", f"{where}.replica_count")
+    tasks = [key for key in ("containerSpec", "pythonPackageSpec") if key in pool]
+    if len(tasks) != 1:
+        raise invalid(
+            f"{where} must set exactly one of container_spec and python_package_spec.", where
+        )
+    _fill_disk(pool)
+
+
+def _duration(labels: Mapping[str, str], default: float) -> float:
+    text = labels.get(DURATION_LABEL)
+    if text is None:
+        return default
+    if not text.isdigit():
+        raise invalid(
+            f'Label "{DURATION_LABEL}" must be a whole number of seconds, not "{text}".',
+            f"custom_job.labels[{DURATION_LABEL!r}]",
+        )
+    return float(text)
+
+
+def _outcome(labels: Mapping[str, str]) -> str:
+    text = labels.get(OUTCOME_LABEL, "succeeded")
+    if text not in _OUTCOMES:
+        raise invalid(
+            f'Label "{OUTCOME_LABEL}" must be one of {sorted(_OUTCOMES)}, not "{text}".',
+            f"custom_job.labels[{OUTCOME_LABEL!r}]",
+        )
+    return _OUTCOMES[text]
+
+
+def _finding_field(finding: Any) -> str:
+    """The request field a finding is about, in proto names as Google's errors give them."""
+    pool = getattr(finding, "pool", None)
+    field = getattr(finding, "field", None) or ""
+    where = "custom_job" if pool is None else f"custom_job.job_spec.worker_pool_specs[{pool}]"
+    if not field or "," in field or pool is None:
+        return where
+    return f"{where}.{re.sub(r'(?<!^)(?=[A-Z])', '_', field).lower()}"
+
+
+def _page(
+    entities: Sequence[Entity],
+    view: Callable[[Entity], dict[str, Any]],
+    page_size: int,
+    page_token: str,
+    query: str,
+) -> Page:
+    if page_size < 0:
+        raise invalid("page_size must not be negative.", "page_size")
+    size = min(page_size or _DEFAULT_PAGE_SIZE, _MAX_PAGE_SIZE)
+    after = _read_token(page_token, query) if page_token else 0
+    remaining = [entity for entity in entities if entity.seq > after]
+    shown = remaining[:size]
+    token = ""
+    if len(remaining) > size:
+        raw = json.dumps({"after": shown[-1].seq, "query": query}).encode()
+        token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return Page([view(entity) for entity in shown], token)
+
+
+def _read_token(token: str, query: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        content = json.loads(raw)
+        after = int(content["after"])
+        same_query = content["query"] == query
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        raise invalid(f'Invalid page_token "{token}".', "page_token") from None
+    if not same_query:
+        raise invalid("The page_token was made for another filter.", "page_token")
+    return after
