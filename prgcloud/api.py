@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from prgcloud import parse
@@ -177,6 +177,30 @@ def check(request: JobRequest, *, environ: Mapping[str, str] | None = None) -> V
     return check_request(request, dict(os.environ) if environ is None else environ)
 
 
+def wait_for_capacity(
+    request: JobRequest,
+    *,
+    timeout: float,
+    environ: Mapping[str, str] | None = None,
+    on_progress: Callable[[Verdict, float], None] | None = None,
+) -> Verdict:
+    """Poll the pre-check until the job fits now; return that verdict.
+
+    Raises DoesNotFitError (exit 3) at once if it can never fit, WaitTimedOutError (exit 5)
+    after `timeout` seconds. `on_progress(verdict, elapsed_seconds)` hears every "not yet".
+    """
+    from prgcloud import waiting
+    from prgcloud.precheck import evaluate_request
+
+    environ = dict(os.environ) if environ is None else environ
+    return waiting.wait_until_fits(
+        lambda: evaluate_request(request, environ),
+        timeout=timeout,
+        strict=request.options.strict,
+        on_progress=on_progress or (lambda verdict, elapsed: None),
+    )
+
+
 def capacity(
     resource_id: str,
     *,
@@ -207,7 +231,10 @@ def submit(
 
     environ = dict(os.environ) if environ is None else environ
     if request.persistent_resource_id and not request.options.skip_precheck:
-        check(request, environ=environ)
+        if request.options.wait_for_capacity is None:
+            check(request, environ=environ)
+        else:
+            wait_for_capacity(request, timeout=request.options.wait_for_capacity, environ=environ)
     return submission.submit(
         request, environ, stdin=None, stdout=stdout or sys.stdout, stderr=stderr or sys.stderr
     )

@@ -5,9 +5,14 @@ Help (`-h`, `--help`) is gcloud's own: those arguments go to gcloud as they are.
 
 from __future__ import annotations
 
-from prgcloud import parse, process, render, submission
+from typing import TYPE_CHECKING
+
+from prgcloud import parse, process, render, submission, waiting
 from prgcloud.environment import Environment
 from prgcloud.request import JobRequest
+
+if TYPE_CHECKING:
+    from prgcloud.precheck import Verdict
 
 
 def run(argv: list[str], env: Environment, *, track: str | None) -> int:
@@ -58,7 +63,27 @@ def precheck(request: JobRequest, env: Environment) -> str | None:
         return f"pre-check of {resource} skipped (--skip-precheck)"
     from prgcloud.precheck import check_request, report  # the SDK path, only when needed
 
-    verdict = check_request(request, env.environ)
+    if request.options.wait_for_capacity is None:
+        verdict = check_request(request, env.environ)
+    else:
+        verdict = wait_for_capacity(request, env)
     for line in report.format_warnings(verdict):
         env.stderr.write(f"WARNING: (prgcloud) {line}\n")
     return f"pre-checked against {resource}: the job fits now"
+
+
+def wait_for_capacity(request: JobRequest, env: Environment) -> Verdict:
+    """Poll the pre-check until the job fits (progress on stderr); raise if it never will."""
+    from prgcloud.precheck import evaluate_request
+
+    assert request.options.wait_for_capacity is not None
+    printer = waiting.ProgressPrinter(env.stderr, live=env.stderr_isatty)
+    try:
+        return waiting.wait_until_fits(
+            lambda: evaluate_request(request, env.environ),
+            timeout=request.options.wait_for_capacity,
+            strict=request.options.strict,
+            on_progress=printer,
+        )
+    finally:
+        printer.done()
