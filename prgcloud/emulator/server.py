@@ -111,7 +111,11 @@ class Emulator:
         self._defaults = settings or Settings()
         self.service = Service(Store(data_dir), self.clock, self._defaults)
         self.faults = Faults()
-        self._httpd = _HttpServer((host, port), Api(self.service, self.faults))
+        try:
+            self._httpd = _HttpServer((host, port), Api(self.service, self.faults))
+        except OSError:
+            self.service.close()
+            raise
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
