@@ -37,3 +37,11 @@ def gcloud_capture_env(tmp_path: _Path, capture_server: CaptureServer) -> dict[s
         config_dir=str(secrets / "config"),
         token_file=write_token_file(str(secrets)),
     )
+
+
+# --- emulator (tests/emulator_fixture.py): the local Vertex AI emulator, and gcloud against it ---
+import emulator_fixture as _emulator_fixture  # noqa: E402 - this block stays self-contained
+
+emulator = _emulator_fixture.emulator_fixture
+clean_emulator = _emulator_fixture.clean_emulator_fixture
+gcloud_env_for_emulator = _emulator_fixture.gcloud_env_fixture  # the fixture `gcloud_env`

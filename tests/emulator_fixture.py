@@ -1,0 +1,119 @@
+"""Fixtures that run the Vertex AI emulator for the suite (exposed through tests/conftest.py).
+
+`emulator` (session scope) is a `prgcloud.emulator.Emulator` serving on a free loopback port
+in background threads of the test process, state in memory. Its delays are short
+(`TEST_SETTINGS`); `emulator.advance(seconds)` fast-forwards its clock instead of sleeping.
+
+    emulator.url / .port                     "http://127.0.0.1:PORT/", PORT
+    emulator.add_persistent_resource(project, region, resource_id, body, state="RUNNING")
+        -> the resource as v1 REST JSON; `body` is PersistentResource REST JSON (camelCase);
+           a pool's "usedReplicaCount" in it is applied as by set_used_replicas
+    emulator.resource_name(project, region, resource_id) -> "projects/P/locations/R/..."
+    emulator.set_used_replicas(name, pool_id, count)   the pool's usedReplicaCount becomes
+                                                       count (jobs outside the emulator)
+    emulator.set_resource_state(name, state, error_message=None)   e.g. "ERROR", "STOPPING";
+        PROVISIONING / REBOOTING / UPDATING turn RUNNING after provision_seconds
+    emulator.deny(name, method="GET")        403 PERMISSION_DENIED for requests on `name`
+                                             (and names under it), worded as Vertex AI does
+    emulator.fail(status="UNAVAILABLE", *, name=None, method=None, times=None, delay=0.0,
+                  message=None)              any google.rpc.Code, for some or all requests;
+                                             status=None with delay=N only slows them down
+    emulator.clear_faults()
+    emulator.persistent_resource(name) / .custom_job(name) / .custom_jobs(project, region)
+                                             state as v1 REST JSON, without going through HTTP
+    emulator.advance(seconds)                fast-forward the emulator's clock
+    emulator.configure(provision_seconds=..., job_duration=..., pending_seconds=...,
+                       stop_seconds=...)     until the next reset()
+    emulator.reset()                         no resources, jobs, faults; TEST_SETTINGS; real time
+
+The emulator is shared by the whole session: a test that changes it should start from
+`clean_emulator` (the same object, reset first). Jobs end after `job_duration` (label
+`emulator-duration-seconds` overrides it per job; label `emulator-outcome: failed` makes one
+fail). Requests need any `Authorization: Bearer` token.
+
+`gcloud_env` (function scope) is an environment for running the real gcloud against the
+emulator: a fresh temporary CLOUDSDK_CONFIG, a token file, prompts and update checks off, no
+CLOUDSDK_* / GOOGLE_* / PRGCLOUD_* variables of the developer's, CLOUDSDK_CORE_PROJECT unset
+(set it in the dict when a test wants it). The directory is removed after the test.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from prgcloud.emulator import Emulator, Settings
+
+TEST_SETTINGS = Settings(
+    provision_seconds=2.0, job_duration=600.0, pending_seconds=0.5, stop_seconds=0.5
+)
+TOKEN = "ya29.emulator-test-token"
+
+
+def wait_until_serving(url: str, timeout: float = 10.0) -> None:
+    """Poll the emulator's health path until it answers (or fail the test)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}emulator/health", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.02)
+
+
+@pytest.fixture(scope="session", name="emulator")
+def emulator_fixture() -> Iterator[Emulator]:
+    """A running emulator for the whole session (see the module's docstring)."""
+    emulator = Emulator(port=0, settings=TEST_SETTINGS).start()
+    try:
+        wait_until_serving(emulator.url)
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture(name="clean_emulator")
+def clean_emulator_fixture(emulator: Emulator) -> Emulator:
+    """The session's emulator, emptied and back to its start-up settings."""
+    emulator.reset()
+    return emulator
+
+
+def emulator_gcloud_env(url: str, directory: str) -> dict[str, str]:
+    """The environment for gcloud against the emulator at `url`, its files in `directory`."""
+    token_file = os.path.join(directory, "access-token")
+    with open(token_file, "w", encoding="utf-8") as f:
+        f.write(TOKEN)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("CLOUDSDK_", "GOOGLE_", "PRGCLOUD_")) and key != "GCE_METADATA_HOST"
+    }
+    env.update(
+        CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM=url,
+        CLOUDSDK_AUTH_ACCESS_TOKEN_FILE=token_file,
+        CLOUDSDK_CONFIG=os.path.join(directory, "config"),
+        CLOUDSDK_CORE_DISABLE_PROMPTS="1",
+        CLOUDSDK_CORE_DISABLE_USAGE_REPORTING="1",
+        CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK="1",
+        # never ask a metadata server for credentials; there is none
+        GCE_METADATA_HOST="127.0.0.1:9",
+        NO_GCE_CHECK="True",
+    )
+    return env
+
+
+@pytest.fixture(name="gcloud_env")
+def gcloud_env_fixture(emulator: Emulator) -> Iterator[dict[str, str]]:
+    """Environment variables for the real gcloud against `emulator` (see the docstring)."""
+    with tempfile.TemporaryDirectory(prefix="prgcloud-gcloud-") as directory:
+        yield emulator_gcloud_env(emulator.url, directory)
