@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PARENT, World, cpu_pool, gpu_pool, job_body
+from emulator_helpers import PARENT, World, cpu_pool, gpu_pool, job_body
 
 from prgcloud.emulator.errors import ApiError
 from prgcloud.emulator.store import Store
