@@ -97,6 +97,9 @@ def walk(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any], visit: 
     expected becomes a list; int64 numbers become strings) before validating it.
     """
     schema = _resolve(schema, root)
+    if schema.get("type") == "array":
+        items = value if isinstance(value, list) else [value]
+        return visit([walk(i, schema.get("items", {}), root, visit) for i in items], schema)
     if isinstance(value, dict):
         properties = schema.get("properties")
         extra = schema.get("additionalProperties")
@@ -107,9 +110,6 @@ def walk(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any], visit: 
                 sub = extra
             rebuilt[key] = walk(item, sub, root, visit) if sub is not None else item
         return visit(rebuilt, schema)
-    if schema.get("type") == "array":
-        items = value if isinstance(value, list) else [value]
-        return visit([walk(i, schema.get("items", {}), root, visit) for i in items], schema)
     return visit(value, schema)
 
 
