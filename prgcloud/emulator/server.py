@@ -35,6 +35,7 @@ _TICK_CEILING = 0.5  # seconds between ticks at most, so a fast-forwarded clock 
 class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the default 5 resets bursts of parallel clients
 
     def __init__(self, address: tuple[str, int], api: Api) -> None:
         if ":" in address[0]:
