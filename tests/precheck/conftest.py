@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import json
 import os
+import sqlite3
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,3 +70,39 @@ def fake_gcloud(tmp_path: Path, body: str) -> Path:
     script.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\n{body}\n')
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     return script
+
+
+def fake_login(
+    config: Path, account: str, token: str, *, expires_in: float = 3600.0, active: bool = True
+) -> None:
+    """What `gcloud auth login` leaves in CLOUDSDK_CONFIG, with a cached token; works offline.
+
+    gcloud sends a cached access token while it is valid, so neither gcloud nor prgcloud
+    needs Google to answer for it.
+    """
+    config.mkdir(parents=True, exist_ok=True)
+    secret = {
+        "client_id": "test.apps.googleusercontent.com",
+        "client_secret": "s",
+        "refresh_token": "r",
+        "type": "authorized_user",
+    }
+    with contextlib.closing(sqlite3.connect(config / "credentials.db")) as db, db:
+        db.execute(
+            'CREATE TABLE IF NOT EXISTS "credentials" (account_id TEXT PRIMARY KEY, value BLOB)'
+        )
+        db.execute("REPLACE INTO credentials VALUES (?, ?)", (account, json.dumps(secret)))
+    expiry = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=expires_in)
+    with contextlib.closing(sqlite3.connect(config / "access_tokens.db")) as db, db:
+        db.execute(
+            'CREATE TABLE IF NOT EXISTS "access_tokens" (account_id TEXT PRIMARY KEY, '
+            "access_token TEXT, token_expiry TIMESTAMP, rapt_token TEXT, id_token TEXT)"
+        )
+        db.execute(
+            "REPLACE INTO access_tokens VALUES (?, ?, ?, NULL, NULL)",
+            (account, token, expiry.replace(tzinfo=None).isoformat(" ")),
+        )
+    if active:
+        (config / "configurations").mkdir(exist_ok=True)
+        (config / "configurations" / "config_default").write_text(f"[core]\naccount = {account}\n")
+        (config / "active_config").write_text("default")
