@@ -11,6 +11,7 @@ PyYAML nowhere on this path), so it starts in a fraction of a second.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import socket
@@ -140,7 +141,8 @@ class Emulator:
 
     def start(self) -> Emulator:
         """Serve in background threads; returns at once, already accepting connections."""
-        for target, name in ((self._httpd.serve_forever, "http"), (self._tick, "ticker")):
+        serve = functools.partial(self._httpd.serve_forever, poll_interval=0.1)
+        for target, name in ((serve, "http"), (self._tick, "ticker")):
             thread = threading.Thread(target=target, name=f"emulator-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
