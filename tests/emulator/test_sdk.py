@@ -124,7 +124,7 @@ def test_the_sdk_runs_lists_cancels_and_deletes_jobs(jobs: Any, clean_emulator: 
     body = job_body(gpu_pool(1))
     made = [
         jobs.create_custom_job(
-            parent=PARENT, custom_job=types.CustomJob.from_json(json.dumps(json.dumps(body))
+            parent=PARENT, custom_job=types.CustomJob.from_json(json.dumps(body))
         )
         for _ in range(3)
     ]
@@ -159,7 +159,7 @@ def test_the_sdk_sees_refusals_and_denials_as_its_exceptions(
     with pytest.raises(exceptions.BadRequest, match="this can never fit"):
         jobs.create_custom_job(
             parent=PARENT,
-            custom_job=types.CustomJob.from_json(json.dumps(json.dumps(job_body(gpu_pool(2)))),
+            custom_job=types.CustomJob.from_json(json.dumps(job_body(gpu_pool(2)))),
         )
     clean_emulator.deny(PR1)
     with pytest.raises(exceptions.Forbidden, match=r"aiplatform\.persistentResources\.get"):
