@@ -317,11 +317,10 @@ def job_spec(
 
 
 def _drop_empty(value: Any) -> Any:
-    # apitools leaves out unset and empty fields; an empty pool `{}` stays (a placeholder).
+    # apitools leaves out unset fields and empty lists; it sends "" and false when they
+    # were set (`--network=` clears the config's network); a placeholder pool `{}` stays.
     if isinstance(value, dict):
-        return {
-            k: _drop_empty(v) for k, v in value.items() if v is not None and v != [] and v != ""
-        }
+        return {k: _drop_empty(v) for k, v in value.items() if v is not None and v != []}
     if isinstance(value, list):
         return [_drop_empty(v) for v in value]
     return value

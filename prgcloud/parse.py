@@ -332,6 +332,8 @@ def _labels(tokens: Tokens, problems: list[Problem]) -> dict[str, str]:
                         "underscores (_), lowercase characters, and numbers (at most 63).",
                     )
                 )
+            if key in labels:  # given by an earlier --labels (gcloud refuses that too)
+                problems.append(Problem("--labels", f"Duplicate key: {key}"))
             labels[key] = label
     return labels
 
