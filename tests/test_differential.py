@@ -1,0 +1,640 @@
+"""The proof that prgcloud reads a command line exactly as gcloud does.
+
+For every case the real gcloud (`gcloud [track] ai custom-jobs create ARGV`, fresh
+configuration directory) submits to the capture server, and the request it POSTs must be
+key for key the `url` and `body` of `parse_create(ARGV, ...)` given the same environment,
+working directory and files. A second table holds command lines both must refuse.
+
+gcloud takes ~0.7 s to start, so all cases run once, in parallel threads, each against a
+capture server and a directory of its own; the tests then only compare.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from capture_server import gcloud_env, running_capture_server, write_token_file
+
+from prgcloud.errors import BadInputError
+from prgcloud.parse import parse_create
+
+P = ("--project=my-project", "--region=us-central1")
+IMAGE = "gcr.io/my-project/trainer:v1"
+EXECUTOR = "us-docker.pkg.dev/vertex-ai/training/tf-cpu.2-17.py310:latest"
+POOL = f"--worker-pool-spec=machine-type=n1-standard-4,container-image-uri={IMAGE}"
+KMS = "projects/my-project/locations/us-central1/keyRings/kr/cryptoKeys/k"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One command line and the world it runs in."""
+
+    argv: tuple[str, ...]
+    track: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    files: Mapping[str, str] = field(default_factory=dict)  # in the working directory
+    gcloud_files: Mapping[str, str] = field(default_factory=dict)  # in $CLOUDSDK_CONFIG
+    stdin: str | None = None
+
+
+def param(*argv: str, id: str, marks: Any = (), **world: Any) -> Any:
+    return pytest.param(Case(tuple(argv), **world), id=id, marks=marks)
+
+
+CONFIG_LIST = """\
+workerPoolSpecs:
+- machineSpec:
+    machineType: n1-highmem-8
+    acceleratorType: NVIDIA_TESLA_V100
+    acceleratorCount: 2
+  replicaCount: 1
+  diskSpec:
+    bootDiskType: pd-ssd
+    bootDiskSizeGb: 200
+  containerSpec:
+    imageUri: gcr.io/my-project/trainer:v1
+    command: [python, -m, trainer.task]
+    args: [--epochs=10]
+    env:
+    - name: MODE
+      value: "fast $HOME ✓"
+- machineSpec:
+    machineType: n1-standard-8
+  replicaCount: '4'
+  pythonPackageSpec:
+    executorImageUri: us-docker.pkg.dev/vertex-ai/training/tf-cpu.2-17.py310:latest
+    packageUris: [gs://my-bucket/trainer-0.1.tar.gz]
+    pythonModule: trainer.task
+    args: [--role=worker]
+scheduling:
+  timeout: 7200s
+  restartJobOnWorkerRestart: true
+baseOutputDirectory:
+  outputUriPrefix: gs://my-bucket/out
+serviceAccount: trainer@my-project.iam.gserviceaccount.com
+network: projects/123/global/networks/from-file
+persistentResourceId: from-file
+enableWebAccess: false
+"""
+
+CONFIG_MAPPING = """\
+workerPoolSpecs:
+  machineSpec:
+    machineType: n1-highmem-2
+  replicaCount: 1
+  containerSpec:
+    imageUri: gcr.io/ucaip-test/ucaip-training-test
+    args:
+    - port=8500
+    command:
+    - start
+"""
+
+FLAGS_FILE = f"""\
+--display-name: from flags file
+--worker-pool-spec:
+  machine-type: n1-standard-4
+  replica-count: 2
+  container-image-uri: {IMAGE}
+--labels:
+  team: ml
+"""
+
+DEFAULT_CONFIGURATION = """\
+[core]
+project = config-project
+
+[ai]
+region = europe-west4
+"""
+
+OTHER_CONFIGURATION = """\
+[core]
+project = other-config-project
+
+[ai]
+region = asia-east1
+"""
+
+SUBMITTED = [
+    # --- worker pools on the command line ---
+    param(*P, "--display-name=minimal", POOL, id="one-container-pool"),
+    param(
+        *P,
+        "--display-name=gpus",
+        "--worker-pool-spec=machine-type=n1-standard-8,replica-count=3,"
+        f"accelerator-type=NVIDIA_TESLA_T4,accelerator-count=2,container-image-uri={IMAGE}",
+        id="replicas-and-gpus",
+    ),
+    param(
+        *P,
+        "--display-name=one gpu",
+        f"--worker-pool-spec=machine-type=g2-standard-8,accelerator-type=NVIDIA_L4,"
+        f"container-image-uri={IMAGE}",
+        id="accelerator-type-without-count",
+    ),
+    param(
+        *P,
+        "--display-name=tpu",
+        "--worker-pool-spec=machine-type=ct5lp-hightpu-4t,accelerator-type=TPU_V5_LITEPOD,"
+        f"accelerator-count=4,container-image-uri={IMAGE}",
+        id="tpu-v5e",
+    ),
+    param(
+        *P,
+        "--display-name=tpu v4",
+        f"--worker-pool-spec=machine-type=cloud-tpu,accelerator-type=TPU_V4_POD,"
+        f"accelerator-count=8,replica-count=1,container-image-uri={IMAGE}",
+        id="tpu-v4",
+    ),
+    param(
+        *P,
+        "--display-name=three pools",
+        f"--worker-pool-spec=machine-type=n1-highmem-8,container-image-uri={IMAGE}",
+        f"--worker-pool-spec=machine-type=n1-standard-8,replica-count=4,"
+        f"accelerator-type=NVIDIA_TESLA_V100,container-image-uri={IMAGE}",
+        f"--worker-pool-spec=machine-type=n1-standard-4,replica-count=2,"
+        f"container-image-uri={IMAGE}",
+        id="several-pools",
+    ),
+    param(
+        *P,
+        "--display-name=placeholder",
+        POOL,
+        "--worker-pool-spec=",
+        f"--worker-pool-spec=machine-type=n1-standard-4,replica-count=2,"
+        f"container-image-uri={IMAGE}",
+        id="second-pool-is-a-placeholder",
+    ),
+    param(
+        *P,
+        "--display-name=caret",
+        f"--worker-pool-spec=^:^machine-type=n1-standard-4:replica-count=2:"
+        f"container-image-uri={IMAGE.replace(':v1', '')}",
+        id="caret-delimiter",
+    ),
+    param(
+        *P,
+        "--display-name=caret long",
+        f"--worker-pool-spec=^;;^machine-type=n1-standard-4;;container-image-uri={IMAGE}",
+        id="caret-multi-character-delimiter",
+    ),
+    param(*P, "--display-name=trailing", POOL + ",", id="one-trailing-delimiter"),
+    param(
+        *P,
+        "--display-name=last wins",
+        f"--worker-pool-spec=replica-count=1,machine-type=n1-standard-4,"
+        f"container-image-uri={IMAGE},replica-count=5",
+        id="duplicate-key-last-wins",
+    ),
+    param(
+        *P,
+        "--display-name=python",
+        f"--worker-pool-spec=machine-type=n1-standard-4,replica-count=1,"
+        f"executor-image-uri={EXECUTOR},python-module=trainer.task",
+        "--python-package-uris=gs://my-bucket/a-0.1.tar.gz,gs://my-bucket/b-0.2.tar.gz",
+        "--args=--epochs=3,--lr=0.01",
+        id="executor-image-python-module-package-uris",
+    ),
+    param(
+        *P,
+        "--display-name=python no packages",
+        f"--worker-pool-spec=machine-type=n1-standard-4,executor-image-uri={EXECUTOR},"
+        "python-module=trainer.task",
+        id="executor-image-without-package-uris",
+    ),
+    param(
+        *P,
+        "--display-name=mixed",
+        POOL,
+        f"--worker-pool-spec=machine-type=n1-standard-4,executor-image-uri={EXECUTOR},"
+        "python-module=trainer.task",
+        "--python-package-uris=gs://my-bucket/a-0.1.tar.gz",
+        "--command=python,-m,trainer.task",
+        "--args=--x=1",
+        id="package-uris-and-command-only-where-they-apply",
+    ),
+    param(
+        *P,
+        "--display-name=metacharacters",
+        POOL,
+        '--args=^|^two words|it\'s|say "hi"|$HOME $(id)|`id`|back\\slash|*|a;b && c|ünï ✓',
+        id="shell-metacharacters-in-args",
+    ),
+    param(
+        *P,
+        "--display-name=j ob 'ünï' $HOME\nline two",
+        POOL,
+        "--command=/bin/sh,-c,echo $HOME && sleep 1",
+        id="spaces-quotes-newline-in-display-name",
+    ),
+    param(
+        *P,
+        "--display-name=python ints",
+        "--worker-pool-spec=machine-type=n1-standard-4,replica-count=+3,"
+        f"accelerator-type=NVIDIA_TESLA_T4,accelerator-count=1_0,container-image-uri={IMAGE}",
+        id="int-keys-parse-like-python",
+    ),
+    param(
+        *P,
+        "--display-name=equals",
+        "--worker-pool-spec=machine-type=n1-standard-4,"
+        f"executor-image-uri={EXECUTOR},python-module=trainer.task=x",
+        id="value-split-at-first-equals-sign",
+    ),
+    param(
+        *P,
+        "--display-name=label twice",
+        POOL,
+        "--labels=env=dev,env=prod",
+        id="same-label-twice-in-one-flag",
+    ),
+    param(*P, "--display-name=args twice", POOL, "--args=a,b", "--args=c", id="args-twice"),
+    param(
+        *P,
+        "--display-name=on a resource",
+        POOL,
+        "--persistent-resource-id=my-resource",
+        "--network=projects/123/global/networks/my-vpc",
+        "--service-account=trainer@my-project.iam.gserviceaccount.com",
+        "--enable-web-access",
+        "--enable-dashboard-access",
+        id="resource-network-account-access",
+    ),
+    param(*P, "--display-name=no web", POOL, "--no-enable-web-access", id="no-enable-web-access"),
+    param(
+        *P,
+        "--display-name=labels",
+        POOL,
+        "--labels=team=ml,env=dev",
+        "--labels=owner=me",
+        id="labels-repeated",
+    ),
+    # --- CMEK ---
+    param(*P, "--display-name=kms", POOL, f"--kms-key={KMS}", id="kms-full-name"),
+    param(
+        *P,
+        "--display-name=kms parts",
+        POOL,
+        "--kms-key=k",
+        "--kms-keyring=kr",
+        "--kms-location=us-central1",
+        id="kms-parts-project-defaults",
+    ),
+    param(
+        *P,
+        "--display-name=kms project",
+        POOL,
+        "--kms-key=k",
+        "--kms-keyring=kr",
+        "--kms-location=us-central1",
+        "--kms-project=key-project",
+        id="kms-parts-with-project",
+    ),
+    # --- where it goes ---
+    param(
+        "--display-name=full region",
+        POOL,
+        "--project=my-project",
+        "--region=projects/region-project/locations/europe-west4",
+        id="region-as-full-name",
+    ),
+    param(
+        "--display-name=from env",
+        POOL,
+        env={"CLOUDSDK_CORE_PROJECT": "env-project", "CLOUDSDK_AI_REGION": "us-east1"},
+        id="project-and-region-from-environment",
+    ),
+    param(
+        "--display-name=from config",
+        POOL,
+        gcloud_files={
+            "active_config": "default",
+            "configurations/config_default": DEFAULT_CONFIGURATION,
+        },
+        id="project-and-region-from-active-configuration",
+    ),
+    param(
+        "--display-name=env beats config",
+        POOL,
+        env={"CLOUDSDK_CORE_PROJECT": "env-project"},
+        gcloud_files={
+            "active_config": "default",
+            "configurations/config_default": DEFAULT_CONFIGURATION,
+        },
+        id="environment-beats-configuration",
+    ),
+    param(
+        "--display-name=flags beat env",
+        POOL,
+        *P,
+        env={"CLOUDSDK_CORE_PROJECT": "env-project", "CLOUDSDK_AI_REGION": "us-east1"},
+        id="flags-beat-environment",
+    ),
+    param(
+        "--display-name=named configuration",
+        POOL,
+        gcloud_files={
+            "active_config": "other",
+            "configurations/config_default": DEFAULT_CONFIGURATION,
+            "configurations/config_other": OTHER_CONFIGURATION,
+        },
+        id="active-config-file-names-the-configuration",
+    ),
+    param(
+        "--display-name=configuration flag",
+        POOL,
+        "--configuration=other",
+        gcloud_files={
+            "configurations/config_default": DEFAULT_CONFIGURATION,
+            "configurations/config_other": OTHER_CONFIGURATION,
+        },
+        id="configuration-flag",
+    ),
+    param(*P, "--display-name=beta", POOL, track="beta", id="beta-track"),
+    param(*P, "--display-name=alpha", POOL, "--enable-web-access", track="alpha", id="alpha-track"),
+    # --- how it is written ---
+    param(
+        "--display-name",
+        "separate values",
+        "--worker-pool-spec",
+        f"machine-type=n1-standard-4,container-image-uri={IMAGE}",
+        "--region",
+        "us-central1",
+        "--project",
+        "my-project",
+        "--labels",
+        "a=b",
+        "--network",
+        "projects/123/global/networks/vpc",
+        "--args",
+        "x,y",
+        id="flag-space-value",
+    ),
+    param(
+        *P,
+        "--display-name=globals",
+        POOL,
+        "--format=json",
+        "--verbosity=error",
+        "--quiet",
+        id="global-flags",
+    ),
+    param(
+        "--format",
+        "json",
+        *P,
+        "--display-name=globals first",
+        POOL,
+        "--verbosity",
+        "error",
+        "-q",
+        id="global-flags-first-and-separate",
+    ),
+    param(
+        *P,
+        "--flags-file=flags.yaml",
+        files={"flags.yaml": FLAGS_FILE},
+        id="flags-file",
+    ),
+    # --- --config ---
+    param(
+        *P,
+        "--display-name=config list",
+        "--config=job.yaml",
+        files={"job.yaml": CONFIG_LIST},
+        id="config-pool-list",
+    ),
+    param(
+        *P,
+        "--display-name=config mapping",
+        "--config",
+        "conf/job.yaml",
+        files={"conf/job.yaml": CONFIG_MAPPING},
+        id="config-single-pool-mapping",
+    ),
+    param(
+        *P,
+        "--display-name=config beta",
+        "--config=job.yaml",
+        files={"job.yaml": CONFIG_LIST},
+        track="beta",
+        id="config-beta",
+    ),
+    param(
+        *P,
+        "--display-name=config overridden",
+        "--config=job.yaml",
+        "--network=projects/123/global/networks/from-flag",
+        "--service-account=flag@my-project.iam.gserviceaccount.com",
+        "--persistent-resource-id=from-flag",
+        "--enable-web-access",
+        "--enable-dashboard-access",
+        "--args=--from-flag",
+        "--command=bash,-c",
+        "--python-package-uris=gs://my-bucket/ignored.tar.gz",
+        files={"job.yaml": CONFIG_LIST},
+        id="config-with-overriding-flags",
+    ),
+    param(
+        *P,
+        "--display-name=config pools replaced",
+        "--config=job.yaml",
+        POOL,
+        files={"job.yaml": CONFIG_LIST},
+        id="config-pools-replaced-by-worker-pool-spec",
+    ),
+    param(
+        *P,
+        "--display-name=empty resource id",
+        "--config=job.yaml",
+        "--persistent-resource-id=",
+        files={"job.yaml": CONFIG_LIST},
+        id="config-with-empty-persistent-resource-id",
+    ),
+    param(
+        *P,
+        "--display-name=empty network",
+        "--config=job.yaml",
+        "--network=",
+        files={"job.yaml": CONFIG_LIST},
+        id="config-with-empty-network",
+    ),
+    param(
+        *P,
+        "--display-name=from stdin",
+        "--config=-",
+        "--persistent-resource-id=from-flag",
+        stdin=CONFIG_LIST,
+        id="config-from-stdin",
+    ),
+]
+
+REFUSED = [
+    param(*P, "--display-name=empty", "--worker-pool-spec=", POOL, id="first-pool-empty"),
+    param(
+        *P,
+        "--display-name=bad gpu",
+        f"--worker-pool-spec=machine-type=n1-standard-4,accelerator-type=NVIDIA_TESLA_K81,"
+        f"container-image-uri={IMAGE}",
+        id="unknown-accelerator",
+    ),
+    param(
+        *P,
+        "--display-name=no machine",
+        f"--worker-pool-spec=replica-count=1,container-image-uri={IMAGE}",
+        id="no-machine-type",
+    ),
+    param(
+        *P,
+        "--display-name=two images",
+        f"--worker-pool-spec=machine-type=n1-standard-4,container-image-uri={IMAGE},"
+        f"executor-image-uri={EXECUTOR},python-module=m",
+        id="two-images",
+    ),
+    param(
+        *P,
+        "--display-name=count only",
+        f"--worker-pool-spec=machine-type=n1-standard-4,accelerator-count=2,"
+        f"container-image-uri={IMAGE}",
+        id="accelerator-count-without-type",
+    ),
+    param(*P, POOL, id="no-display-name"),
+    param("--display-name=no project", POOL, "--region=us-central1", id="no-project"),
+    param(
+        *P,
+        "--display-name=labels",
+        POOL,
+        "--labels=team=ml,env=dev",
+        "--labels=env=prod",
+        id="same-label-in-two-labels-flags",
+    ),
+    param(*P, "--display-name=label case", POOL, "--labels=Team=ml", id="label-key-uppercase"),
+    param(*P, "--display-name=label value", POOL, "--labels=team=ML", id="label-value-uppercase"),
+    param(
+        *P,
+        "--display-name=key case",
+        f"--worker-pool-spec=Machine-Type=n1-standard-4,container-image-uri={IMAGE}",
+        id="spec-keys-are-case-sensitive",
+    ),
+    param(*P, "--display-name=no account", POOL, "--service-account=", id="empty-service-account"),
+    param(*P, "--display-name=kms half", POOL, "--kms-key=k", id="kms-key-not-fully-specified"),
+    param(
+        "--project=my-project",
+        "--region=mars-north1",
+        "--display-name=bad region",
+        POOL,
+        id="unsupported-region",
+    ),
+    param(
+        *P,
+        "--display-name=middle empty",
+        f"--worker-pool-spec=machine-type=n1-standard-4,,container-image-uri={IMAGE}",
+        id="empty-item-in-the-middle",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class GcloudRun:
+    """What gcloud did with one case, and the world it did it in."""
+
+    exit_code: int
+    stderr: str
+    url: str | None  # the POST's full URL, without the query
+    query: str | None
+    body: Any
+    environ: Mapping[str, str]
+    cwd: str
+
+
+def run_gcloud(case: Case, directory: Path) -> GcloudRun:
+    cwd, config_dir = directory / "cwd", directory / "gcloud-config"
+    for root, files in ((cwd, case.files), (config_dir, case.gcloud_files)):
+        root.mkdir(parents=True)
+        for name, content in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(content, encoding="utf-8")
+    with running_capture_server() as server:
+        environ = gcloud_env(
+            server_url=server.url,
+            config_dir=str(config_dir),
+            token_file=write_token_file(str(directory)),
+        )
+        environ.update(case.env)
+        track = (case.track,) if case.track else ()
+        result = subprocess.run(
+            ["gcloud", *track, "ai", "custom-jobs", "create", *case.argv],
+            env=environ,
+            cwd=cwd,
+            input=case.stdin or "",
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        posts, base_url = server.posts, server.url.rstrip("/")
+    assert len(posts) <= 1, posts
+    post = posts[0] if posts else None
+    return GcloudRun(
+        exit_code=result.returncode,
+        stderr=result.stderr,
+        url=base_url + post.path if post else None,
+        query=post.query if post else None,
+        body=post.body if post else None,
+        environ=environ,
+        cwd=str(cwd),
+    )
+
+
+def stdin_of(case: Case) -> Callable[[], str]:
+    return lambda: case.stdin or ""
+
+
+@pytest.fixture(scope="module")
+def gcloud_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, GcloudRun]]:
+    """Every case, SUBMITTED and REFUSED, run once through the real gcloud, in parallel."""
+    root = tmp_path_factory.mktemp("differential")
+    cases = {p.id: p.values[0] for p in [*SUBMITTED, *REFUSED]}
+    assert len(cases) == len(SUBMITTED) + len(REFUSED), "case ids must be unique"
+    workers = min(8, 2 * (os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {name: pool.submit(run_gcloud, c, root / name) for name, c in cases.items()}
+        yield {name: future.result() for name, future in futures.items()}
+
+
+@pytest.mark.parametrize("case", SUBMITTED)
+def test_prgcloud_computes_the_request_gcloud_sends(
+    case: Case, gcloud_runs: dict[str, GcloudRun], request: pytest.FixtureRequest
+) -> None:
+    gcloud = gcloud_runs[request.node.callspec.id]
+    assert gcloud.exit_code == 0, f"gcloud refused the case itself:\n{gcloud.stderr}"
+    assert gcloud.query == "alt=json"
+
+    ours = parse_create(
+        case.argv, gcloud.environ, track=case.track, cwd=gcloud.cwd, read_stdin=stdin_of(case)
+    )
+
+    assert ours.url == gcloud.url
+    assert dict(ours.body) == gcloud.body
+
+
+@pytest.mark.parametrize("case", REFUSED)
+def test_prgcloud_refuses_what_gcloud_refuses(
+    case: Case, gcloud_runs: dict[str, GcloudRun], request: pytest.FixtureRequest
+) -> None:
+    gcloud = gcloud_runs[request.node.callspec.id]
+    assert gcloud.exit_code != 0, "gcloud accepted the case"
+    assert gcloud.body is None
+
+    with pytest.raises(BadInputError):
+        parse_create(
+            case.argv, gcloud.environ, track=case.track, cwd=gcloud.cwd, read_stdin=stdin_of(case)
+        )
