@@ -16,16 +16,21 @@ import argparse
 import logging
 import os
 import signal
+import socket
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from prgcloud import exit_codes
 from prgcloud.environment import Environment
 from prgcloud.errors import BadInputError
+
+if TYPE_CHECKING:
+    from prgcloud.emulator import Emulator, Settings
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8479
@@ -160,34 +165,53 @@ def _start(args: argparse.Namespace, env: Environment) -> int:
         )
     settings = Settings(provision_seconds=args.provision_seconds, job_duration=args.job_duration)
     data_dir = Path(env.cwd, args.data_dir) if args.data_dir else None
-    try:
-        emulator = Emulator(args.host, args.port, data_dir, settings)
-    except OSError as error:
-        raise BadInputError.at(
-            "--port", f"cannot listen on {args.host}:{args.port}: {error.strerror or error}"
-        ) from None
+    emulator = _emulator(Emulator, args.host, args.port, data_dir, settings)
     token = _ensure_token_file(env.environ)
-    with _logging(env.stderr, args.verbose):
-        emulator.start()
-        stop = threading.Event()
+    stop = threading.Event()
+    with _logging(env.stderr, args.verbose), _stop_on_sigterm(stop.set):
         try:
-            with _stop_on_sigterm(stop.set):
-                state = data_dir if data_dir else "in memory"
-                env.stdout.write(
-                    f"Vertex AI emulator listening on {emulator.url} (state: {state}).\n"
-                    "Point gcloud and prgcloud at it with:\n\n"
-                    + "\n".join(export_lines(emulator.url, token))
-                    + "\n\nPress Ctrl-C to stop.\n"
-                )
-                env.stdout.flush()
-                while not stop.wait(0.5):
-                    pass
+            emulator.start()
+            state = data_dir if data_dir else "in memory"
+            env.stdout.write(
+                f"Vertex AI emulator listening on {emulator.url} (state: {state}).\n"
+                "Point gcloud and prgcloud at it with:\n\n"
+                + "\n".join(export_lines(emulator.url, token))
+                + "\n\nPress Ctrl-C to stop.\n"
+            )
+            env.stdout.flush()
+            while not stop.wait(0.5):
+                pass
         except KeyboardInterrupt:
             pass
         finally:
             emulator.stop()
     env.stderr.write("Vertex AI emulator stopped.\n")
     return exit_codes.OK
+
+
+def _emulator(
+    factory: type[Emulator], host: str, port: int, data_dir: Path | None, settings: Settings
+) -> Emulator:
+    """Build the emulator, saying which flag is wrong when it cannot be built."""
+    if data_dir is not None:
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise BadInputError.at(
+                "--data-dir", f"cannot use {data_dir}: {error.strerror or error}"
+            ) from None
+    try:
+        return factory(host, port, data_dir, settings)
+    except sqlite3.DatabaseError as error:
+        raise BadInputError.at(
+            "--data-dir", f"{data_dir} does not hold the emulator's state: {error}"
+        ) from None
+    except socket.gaierror as error:
+        raise BadInputError.at("--host", f"cannot listen on {host}: {error.strerror}") from None
+    except OSError as error:
+        raise BadInputError.at(
+            "--port", f"cannot listen on {host}:{port}: {error.strerror or error}"
+        ) from None
 
 
 @contextmanager

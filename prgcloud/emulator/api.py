@@ -381,7 +381,7 @@ def _json_body(request: _Request, field_name: str, message: str) -> dict[str, An
         raise invalid(f"{field_name} is required.", field_name)
     try:
         decoded = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, RecursionError) as error:
         raise invalid(f"Invalid JSON payload received. {error}.", field_name) from None
     return schema.parse(request.version, message, decoded, field_name)
 
@@ -391,7 +391,7 @@ def _empty_body(request: _Request, message: str) -> None:
         return
     try:
         decoded = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, RecursionError) as error:
         raise invalid(f"Invalid JSON payload received. {error}.", "") from None
     if not isinstance(decoded, dict):
         raise invalid(f"Invalid JSON payload received. Expected an object for {message}.", "")

@@ -195,7 +195,7 @@ def _parse_int(kind: str, value: object, path: str) -> int | str:
     if isinstance(value, int):
         number = value
     elif (isinstance(value, float) and value.is_integer()) or (
-        isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip())
+        isinstance(value, str) and re.fullmatch(r"-?\d{1,20}", value.strip())
     ):
         number = int(value)
     else:

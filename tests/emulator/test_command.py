@@ -76,6 +76,21 @@ def test_a_port_in_use_is_bad_input(home: str) -> None:
     assert "cannot listen on 127.0.0.1" in err
 
 
+def test_a_data_dir_that_is_a_file_is_bad_input(home: str) -> None:
+    Path(home, "state").write_text("not a directory")
+    status, _, err = run_cli(home, "start", "--port", "0", "--data-dir", "state")
+    assert status == 2
+    assert "argument --data-dir: cannot use" in err
+
+
+def test_a_data_dir_holding_something_else_is_bad_input(home: str) -> None:
+    Path(home, "state").mkdir()
+    Path(home, "state", "emulator.sqlite3").write_text("not a database, but long enough" * 9)
+    status, _, err = run_cli(home, "start", "--port", "0", "--data-dir", "state")
+    assert status == 2
+    assert "does not hold the emulator's state" in err
+
+
 @contextmanager
 def emulator_process(home: str, *args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """`prgcloud emulator start --port 0 ARGS` in the background; (process, its URL)."""

@@ -39,6 +39,20 @@ def _add_pr1(emulator: Emulator, replicas: int = 2) -> None:
         ),
         pytest.param("POST", f"{V1}/customJobs", b"", 400, "custom_job is required", id="no-body"),
         pytest.param(
+            "POST", f"{V1}/customJobs", b"[" * 100_000, 400, "Invalid JSON", id="deep-json"
+        ),
+        pytest.param(
+            "POST",
+            f"{V1}/persistentResources?persistentResourceId=pr1",
+            b'{"resourcePools": [{"replicaCount": "' + b"9" * 5000 + b'"}]}',
+            400,
+            "(TYPE_INT64)",
+            id="huge-number",
+        ),
+        pytest.param(
+            "POST", f"{V1}/customJobs", b"\xff\xfe{}", 400, "Invalid JSON", id="not-utf-8"
+        ),
+        pytest.param(
             "GET", f"{V1}/persistentResources/Bad_Id", None, 400, "Invalid persistent", id="bad-id"
         ),
         pytest.param("GET", f"{V1}/customJobs/abc", None, 400, "must be a number", id="bad-job-id"),
