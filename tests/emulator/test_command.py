@@ -146,3 +146,21 @@ def test_a_restart_after_kill_9_keeps_every_acknowledged_resource_and_job(home: 
             ["JOB_STATE_PENDING", "JOB_STATE_QUEUED"],
             ["JOB_STATE_RUNNING", "JOB_STATE_QUEUED"],
         )
+
+
+def test_the_emulator_starts_without_the_sdk_or_yaml() -> None:
+    probe = (
+        "import sys, prgcloud.commands.emulator, prgcloud.emulator, prgcloud.precheck.rules\n"
+        "heavy = ('google.cloud.aiplatform', 'google.api_core', 'proto', 'yaml', 'jsonschema')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert done.stdout.strip() == "[]"
