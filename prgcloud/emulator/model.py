@@ -156,11 +156,9 @@ class Service:
             self._set_resource_state(resource, "RUNNING", at)
             resource.doc.setdefault("startTime", rfc3339(at))
             resource.due = None
+            operation = resource.sys.pop("operation", None)
             self._store.update(resource)
-            self._finish_operation(
-                resource.sys.pop("operation", None), at, response=self._resource_view(resource)
-            )
-            self._store.update(resource)
+            self._finish_operation(operation, at, response=self._resource_view(resource))
             self._admit_queued(resource.name, at)
             return
         resource.due = None
