@@ -210,7 +210,7 @@ CASES = [
     ),
     pytest.param(
         job(pool()),
-        resource(rpool(), resourcePools=[]) | {"resourcePools": []},
+        {"name": NAME, "state": "RUNNING", "resourcePools": []},
         {("block", "no-matching-pool", 0)},
         id="resource-without-pools-blocks",
     ),
