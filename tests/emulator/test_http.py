@@ -207,6 +207,8 @@ def test_parallel_submissions_never_over_allocate(clean_emulator: Emulator) -> N
         return states, int(used)
 
     assert counts() == ({"JOB_STATE_PENDING": 5, "JOB_STATE_QUEUED": 25}, 8)
+    clean_emulator.advance(0.5)
+    assert counts() == ({"JOB_STATE_RUNNING": 5, "JOB_STATE_QUEUED": 25}, 8)
     for finished in (5, 10, 15, 20, 25):
         clean_emulator.advance(601)  # one generation ends; the next five take their replicas
         assert counts() == (
