@@ -110,7 +110,12 @@ def python_snippet(request: JobRequest, precheck_note: str | None = None) -> str
     spec = dict(body.get("jobSpec") or {})
     pools = spec.pop("workerPoolSpecs", [])
     output_dir = _output_dir(spec)
-    submit = {_SUBMIT_ARGUMENTS[k]: spec.pop(k) for k in list(spec) if k in _SUBMIT_ARGUMENTS}
+    # An empty value (`--network=`) is what the SDK sends when the argument is left out.
+    submit = {
+        _SUBMIT_ARGUMENTS[k]: value
+        for k in list(spec)
+        if k in _SUBMIT_ARGUMENTS and (value := spec.pop(k))
+    }
     if spec.pop("enableWebAccess", False):
         submit["enable_web_access"] = True
     experiment = {

@@ -107,6 +107,13 @@ FLAGS_FILE = f"""\
   team: ml
 """
 
+CONFIG_WITH_EMPTY_POOL = f"""\
+workerPoolSpecs:
+- machineSpec: {{machineType: n1-standard-4}}
+  containerSpec: {{imageUri: {IMAGE}}}
+- {{}}
+"""
+
 DEFAULT_CONFIGURATION = """\
 [core]
 project = config-project
@@ -478,6 +485,20 @@ SUBMITTED = [
 ]
 
 REFUSED = [
+    param(
+        *P,
+        "--display-name=empty config pool",
+        "--config=job.yaml",
+        files={"job.yaml": CONFIG_WITH_EMPTY_POOL},
+        id="config-with-an-empty-pool",
+    ),
+    param(
+        *P,
+        "--display-name=no software",
+        "--config=job.yaml",
+        files={"job.yaml": "workerPoolSpecs:\n- machineSpec: {machineType: n1-standard-4}\n"},
+        id="config-pool-without-software",
+    ),
     param(*P, "--display-name=empty", "--worker-pool-spec=", POOL, id="first-pool-empty"),
     param(
         *P,
