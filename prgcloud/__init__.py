@@ -13,7 +13,6 @@ __version__ = "0.1.0"
 _API = (
     "build_request",
     "request_from_argv",
-    "argv_for",
     "dry_run",
     "check",
     "capacity",

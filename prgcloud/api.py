@@ -80,71 +80,50 @@ def build_request(
     pool) or the flag's own string form. `extra_args` are appended as they are (e.g.
     `["--account=me@example.com", "--dry-run=rest"]`).
     """
-    argv = argv_for(
+    argv = _argv(
         display_name=display_name,
-        worker_pool_specs=worker_pool_specs,
-        config=config,
-        region=region,
-        project=project,
-        persistent_resource_id=persistent_resource_id,
-        network=network,
-        service_account=service_account,
-        args=args,
-        command=command,
-        python_package_uris=python_package_uris,
-        enable_web_access=enable_web_access,
-        enable_dashboard_access=enable_dashboard_access,
-        labels=labels,
-        kms_key=kms_key,
+        worker_pool_specs=list(worker_pool_specs),
+        optional={
+            "--config": config,
+            "--region": region,
+            "--project": project,
+            "--persistent-resource-id": persistent_resource_id,
+            "--network": network,
+            "--service-account": service_account,
+            "--kms-key": kms_key,
+        },
+        lists={"--args": args, "--command": command, "--python-package-uris": python_package_uris},
+        labels=labels or {},
+        switches={
+            "--enable-web-access": enable_web_access,
+            "--enable-dashboard-access": enable_dashboard_access,
+        },
     )
     return request_from_argv([*argv, *extra_args], track=track, environ=environ, cwd=cwd)
 
 
-def argv_for(
+def _argv(
     *,
     display_name: str,
-    worker_pool_specs: Iterable[Mapping[str, Any] | str] = (),
-    config: str | None = None,
-    region: str | None = None,
-    project: str | None = None,
-    persistent_resource_id: str | None = None,
-    network: str | None = None,
-    service_account: str | None = None,
-    args: Sequence[str] = (),
-    command: Sequence[str] = (),
-    python_package_uris: Sequence[str] = (),
-    enable_web_access: bool = False,
-    enable_dashboard_access: bool = False,
-    labels: Mapping[str, str] | None = None,
-    kms_key: str | None = None,
+    worker_pool_specs: Sequence[Mapping[str, Any] | str],
+    optional: Mapping[str, str | None],
+    lists: Mapping[str, Sequence[str]],
+    labels: Mapping[str, str],
+    switches: Mapping[str, bool],
 ) -> list[str]:
-    """The gcloud arguments for these keyword arguments (values escaped as gcloud needs)."""
+    """gcloud arguments for `build_request`'s keyword arguments, escaped as gcloud needs."""
     argv = [f"--display-name={display_name}"]
     for spec in worker_pool_specs:
         argv.append(f"--worker-pool-spec={spec if isinstance(spec, str) else _dict_arg(spec)}")
-    optional = {
-        "--config": config,
-        "--region": region,
-        "--project": project,
-        "--persistent-resource-id": persistent_resource_id,
-        "--network": network,
-        "--service-account": service_account,
-        "--kms-key": kms_key,
-    }
     argv.extend(f"{flag}={value}" for flag, value in optional.items() if value is not None)
-    for flag, values in (
-        ("--args", args),
-        ("--command", command),
-        ("--python-package-uris", python_package_uris),
-    ):
-        if values:
-            argv.append(f"{flag}={parse.join_list([str(v) for v in values])}")
+    argv.extend(
+        f"{flag}={parse.join_list([str(v) for v in values])}"
+        for flag, values in lists.items()
+        if values
+    )
     if labels:
         argv.append(f"--labels={_dict_arg(labels)}")
-    if enable_web_access:
-        argv.append("--enable-web-access")
-    if enable_dashboard_access:
-        argv.append("--enable-dashboard-access")
+    argv.extend(flag for flag, on in switches.items() if on)
     return argv
 
 
