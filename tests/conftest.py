@@ -5,17 +5,15 @@ from collections.abc import Iterator as _Iterator
 from pathlib import Path as _Path
 
 import pytest
-from capture_server import (
-    CaptureServer,
-    gcloud_env,
-    running_capture_server,
-    write_token_file,
-)
+from capture_server import CaptureServer
+from capture_server import gcloud_env as _capture_gcloud_env
+from capture_server import running_capture_server as _running_capture_server
+from capture_server import write_token_file as _write_token_file
 
 
 @pytest.fixture(scope="session")
 def _capture_server_session() -> _Iterator[CaptureServer]:
-    with running_capture_server() as server:
+    with _running_capture_server() as server:
         yield server
 
 
@@ -32,10 +30,10 @@ def gcloud_capture_env(tmp_path: _Path, capture_server: CaptureServer) -> dict[s
     fresh, empty configuration directory."""
     secrets = tmp_path / "gcloud-env"
     secrets.mkdir()
-    return gcloud_env(
+    return _capture_gcloud_env(
         server_url=capture_server.url,
         config_dir=str(secrets / "config"),
-        token_file=write_token_file(str(secrets)),
+        token_file=_write_token_file(str(secrets)),
     )
 
 

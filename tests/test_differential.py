@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -620,15 +620,26 @@ def stdin_of(case: Case) -> Callable[[], str]:
 
 
 @pytest.fixture(scope="module")
-def gcloud_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, GcloudRun]]:
-    """Every case, SUBMITTED and REFUSED, run once through the real gcloud, in parallel."""
-    root = tmp_path_factory.mktemp("differential")
+def gcloud_runs(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> dict[str, GcloudRun]:
+    """Each selected case run once through the real gcloud, all of them in parallel."""
     cases = {p.id: p.values[0] for p in [*SUBMITTED, *REFUSED]}
     assert len(cases) == len(SUBMITTED) + len(REFUSED), "case ids must be unique"
+    selected = {
+        item.callspec.id
+        for item in request.session.items
+        if item.module is request.module and hasattr(item, "callspec")
+    }
+    root = tmp_path_factory.mktemp("differential")
     workers = min(8, 2 * (os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {name: pool.submit(run_gcloud, c, root / name) for name, c in cases.items()}
-        yield {name: future.result() for name, future in futures.items()}
+        futures = {
+            name: pool.submit(run_gcloud, c, root / name)
+            for name, c in cases.items()
+            if name in selected
+        }
+        return {name: future.result() for name, future in futures.items()}
 
 
 @pytest.mark.parametrize("case", SUBMITTED)
