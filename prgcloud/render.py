@@ -123,7 +123,7 @@ def python_snippet(request: JobRequest, precheck_note: str | None = None) -> str
     }
     rest = spec  # what is left has no SDK argument
 
-    lines = _header(request, precheck_note, "with the Vertex AI SDK", comment="#")
+    lines = _header(request, precheck_note, "with the Vertex AI SDK")
     lines.append("from google.cloud import aiplatform")
     if rest:
         lines.append("from google.protobuf import json_format")
@@ -190,9 +190,8 @@ def _heredoc_body(content: str) -> list[str]:
     return content.removesuffix("\n").split("\n") if content else []
 
 
-def _header(
-    request: JobRequest, precheck_note: str | None, how: str, *, comment: str = "#"
-) -> list[str]:
+def _header(request: JobRequest, precheck_note: str | None, how: str) -> list[str]:
+    """Comment lines (`#` starts one in both shell and Python) saying what the snippet does."""
     resource = request.persistent_resource_id
     lines = [
         f"Submits the custom job {_shown(request.body.get('displayName') or '')} {how}.",
@@ -207,7 +206,7 @@ def _header(
         lines.append("Not pre-checked by prgcloud.")
     else:
         lines += [f"Pre-check: {line}" for line in precheck_note.splitlines() or [""]]
-    return [f"{comment} {_comment_safe(line)}".rstrip() for line in lines]
+    return [f"# {_comment_safe(line)}".rstrip() for line in lines]
 
 
 def _shown(value: str) -> str:
