@@ -73,6 +73,7 @@ FLAGS: dict[str, Flag] = {
         "--authority-selector",
         "--authorization-token-file",
         "--credential-file-override",
+        "--universe-domain",
     ),
     **_flags("global", Kind.BOOL, "--quiet", "--log-http", "--user-output-enabled", "--help"),
     **_flags("prgcloud", Kind.OPTIONAL, "--dry-run", "--wait-for-capacity"),

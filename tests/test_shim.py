@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 import stat
-import statistics
 import subprocess
 import sys
 import time
@@ -193,23 +192,6 @@ def test_a_signal_to_the_shims_process_reaches_gcloud(
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=20) == 143
     assert fake.signals == ["terminated"]
-
-
-def test_pass_through_costs_well_under_50_ms(tmp_path: Path) -> None:
-    noop = executable(tmp_path / "noop" / "gcloud", "#!/bin/sh\nexit 0\n")
-    raw_env = {"PATH": f"{noop.parent}:/usr/bin:/bin"}
-    shim_env = {"PATH": f"{BIN}:{noop.parent}:/usr/bin:/bin"}
-
-    def seconds(program: Path, env: dict[str, str]) -> float:
-        started = time.perf_counter()
-        subprocess.run([str(program), "config", "list"], env=env, check=True)
-        return time.perf_counter() - started
-
-    raw, shimmed = [], []
-    for _ in range(15):
-        raw.append(seconds(noop, raw_env))
-        shimmed.append(seconds(SHIM, shim_env))
-    assert statistics.median(shimmed) - statistics.median(raw) < 0.050
 
 
 # --- never itself ------------------------------------------------------------------------------
