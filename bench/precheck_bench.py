@@ -196,9 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, samples in times.items()
     }
     if options.json:
-        print(
-            json.dumps({"rounds": options.rounds, "runs": figures, "import_s": imports}, indent=2)
-        )
+        document = {"rounds": options.rounds, "auth": options.auth, "runs": figures}
+        print(json.dumps({**document, "import_s": imports}, indent=2))
         return 0
     print(
         f"{options.rounds} paired rounds (+{options.warmup} warm-up), emulator at loopback, "
