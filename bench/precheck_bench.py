@@ -9,6 +9,7 @@ Each round runs every command once, in a shuffled order, against one in-process 
     check           `prgcloud ai custom-jobs check ...` (parse + pre-check, no gcloud)
     create-normal   `create` with the SDK's normal import (PRGCLOUD_SDK_IMPORT=normal)
     create-skip     `create --skip-precheck` (prgcloud without the pre-check)
+    create-no-cache `create` asking `gcloud auth print-access-token` (with --auth=login)
 
 and prints each command's median wall time and the median of its per-round ratio to raw gcloud
 (the issue's target: create <= 2.0x gcloud; the hope: close to 1.3x). Two in-process figures
@@ -50,7 +51,7 @@ JOB_ARGS = [
 ]
 
 
-def commands() -> dict[str, tuple[list[str], dict[str, str]]]:
+def commands(*, login: bool) -> dict[str, tuple[list[str], dict[str, str]]]:
     """name -> (argv, extra environment)."""
     prgcloud = [sys.executable, "-m", "prgcloud"]
     create = ["ai", "custom-jobs", "create", *JOB_ARGS]
@@ -60,6 +61,12 @@ def commands() -> dict[str, tuple[list[str], dict[str, str]]]:
         "check": ([*prgcloud, "ai", "custom-jobs", "check", *JOB_ARGS], {}),
         "create-normal": ([*prgcloud, *create], {"PRGCLOUD_SDK_IMPORT": "normal"}),
         "create-skip": ([*prgcloud, *create, "--skip-precheck"], {}),
+        # the token from `gcloud auth print-access-token` instead of gcloud's cache
+        **(
+            {"create-no-cache": ([*prgcloud, *create], {"PRGCLOUD_TOKEN_CACHE": "off"})}
+            if login
+            else {}
+        ),
     }
 
 
@@ -160,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     options = parser.parse_args(argv)
 
-    runs = commands()
+    runs = commands(login=options.auth == "login")
     times: dict[str, list[float]] = {name: [] for name in runs}
     with tempfile.TemporaryDirectory(prefix="prgcloud-bench-") as home, Emulator() as emulator:
         emulator.add_persistent_resource(
