@@ -389,11 +389,6 @@ def test_a_good_label_passes(workdir: Path, labels: list[str], expected: dict[st
             [("--kms-key", "not fully specified (missing --kms-keyring, --kms-location)")],
             id="key-alone",
         ),
-        pytest.param(
-            [f"--kms-key={KMS}/cryptoKeyVersions/1"],
-            [("--kms-key", "Encryption key not fully specified")],
-            id="a-key-version-is-not-a-key",
-        ),
     ],
 )
 def test_a_partial_kms_key_is_reported(workdir: Path, kms: list[str], expected: Expected) -> None:
