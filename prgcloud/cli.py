@@ -73,7 +73,7 @@ def main(argv: Sequence[str], env: Environment | None = None) -> int:
         env.stderr.write(f"ERROR: (prgcloud) {error}\n")
         return error.exit_code
     except KeyboardInterrupt:
-        env.stderr.write("\nERROR: (prgcloud) interrupted; nothing was submitted by prgcloud.\n")
+        env.stderr.write("\nERROR: (prgcloud) interrupted.\n")
         return exit_codes.INTERRUPTED
     return status
 

@@ -7,8 +7,10 @@ collects its output, for small questions such as `gcloud auth print-access-token
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
@@ -22,6 +24,9 @@ SHIM_DIR_VARIABLE = "PRGCLOUD_SHIM_DIR"
 
 # How long gcloud gets to finish after it was asked to stop (Ctrl-C) before it is killed.
 _STOP_GRACE_SECONDS = 10.0
+# After Ctrl-C, how long gcloud gets to stop on the terminal's own SIGINT before one is
+# passed on (it got none if only prgcloud was signalled).
+_SIGINT_RELAY_SECONDS = 1.0
 
 
 def find_gcloud(environ: Mapping[str, str]) -> str:
@@ -106,11 +111,17 @@ def stream(
 
     Streams that are real files (a terminal, a pipe) are handed to gcloud as they are, so its
     output arrives live and unbuffered; other streams (a test's StringIO) receive a copy.
-    Ctrl-C reaches gcloud; if it is still running after that, it gets SIGINT from us too,
-    then SIGKILL after a grace period, and the interruption goes on to the caller.
+
+    While gcloud runs, prgcloud behaves like a shell with a foreground job: Ctrl-C and
+    SIGTERM do not interrupt the wait. SIGTERM is passed on to gcloud at once; SIGINT, which
+    a terminal already sends to gcloud too, is passed on only if gcloud is still running a
+    moment later (someone signalled prgcloud alone). gcloud gets SIGKILL if it outlives a
+    grace period. Once it is gone, the signal goes on to the caller: KeyboardInterrupt for
+    SIGINT, SystemExit(128 + N) for the others.
     """
-    command = _command(environ)
-    process = command(
+    import sh
+
+    process = _command(environ)(
         *argv,
         _env=dict(environ),
         _ok_code=range(256),
@@ -122,25 +133,62 @@ def stream(
         _tty_out=False,
         _new_session=False,
     )
-    try:
-        process.wait()
-    except BaseException:  # Ctrl-C, or SIGTERM turned into SystemExit: gcloud goes too
-        _stop(process)
-        raise
+    with _SignalRelay(process.pid) as relay:
+        try:
+            process.wait()
+        except sh.SignalException:
+            if not relay.received:
+                raise
+    if relay.received == signal.SIGINT:
+        raise KeyboardInterrupt
+    if relay.received:
+        raise SystemExit(128 + relay.received)
     return int(process.exit_code)
 
 
-def _stop(process: Any) -> None:
-    import sh
+class _SignalRelay:
+    """Catches SIGINT/SIGTERM while a child runs, passes them on, and remembers the first."""
 
-    try:
-        if process.is_alive():
-            process.signal(signal.SIGINT)
-        process.wait(timeout=_STOP_GRACE_SECONDS)
-    except sh.TimeoutException:
-        process.kill()
-    except (sh.ErrorReturnCode, sh.SignalException, ProcessLookupError):
-        pass
+    _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.received: int | None = None
+        self._timers: list[threading.Timer] = []
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _SignalRelay:
+        # Handlers can be set only on the main thread; elsewhere signals keep their meaning.
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {s: signal.signal(s, self._on_signal) for s in self._SIGNALS}
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        if self.received is not None:
+            self._send(signum)
+            return
+        self.received = signum
+        self._later(_SIGINT_RELAY_SECONDS if signum == signal.SIGINT else 0.0, signum)
+        self._later(_STOP_GRACE_SECONDS, signal.SIGKILL)
+
+    def _later(self, seconds: float, signum: int) -> None:
+        if seconds <= 0:
+            self._send(signum)
+            return
+        timer = threading.Timer(seconds, self._send, (signum,))
+        timer.daemon = True
+        timer.start()
+        self._timers.append(timer)
+
+    def _send(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(self.pid, signum)
 
 
 def _has_fd(stream: IO[Any] | None) -> bool:

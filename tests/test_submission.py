@@ -283,3 +283,18 @@ def test_every_problem_is_reported_at_once(fake: FakeGcloud, base_env: dict[str,
         "argument --labels: Invalid key format: Bad",
     ):
         assert expected in result.stderr
+
+
+def test_ctrl_c_sent_to_prgcloud_alone_is_passed_on_to_gcloud(
+    fake: FakeGcloud, base_env: dict[str, str], tmpdir_for_prgcloud: Path
+) -> None:
+    process = start_prgcloud(
+        ["ai", "custom-jobs", "create", *DISK_JOB], fake.environ(base_env, sleep="30")
+    )
+    wait_until(lambda: fake.calls)
+    process.send_signal(signal.SIGINT)  # `kill -INT <prgcloud>`: gcloud did not get it
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert fake.signals == ["interrupted"]
+    assert "Traceback" not in stderr
+    assert list(tmpdir_for_prgcloud.iterdir()) == []
