@@ -118,6 +118,14 @@ def parse_create(
     )
     body = job.custom_job(display_name, spec, kms_key_name=kms_key, labels=labels)
     needs_config = job.has_disk_keys(pools) or config_from_stdin or tokens.stdin_read
+    if needs_config and any(not pool for pool in pools):
+        raise BadInputError.at(
+            "--worker-pool-spec",
+            "a placeholder pool (an empty --worker-pool-spec) cannot be combined with "
+            "disk-type/disk-size or a --config from standard input: gcloud takes those only "
+            "in a --config file, and it refuses empty pools there. Drop the placeholder, or "
+            "give the disk in a --config file.",
+        )
     gcloud_args = _gcloud_args(argv, tokens, track, rewrite=needs_config)
     return JobRequest(
         track=track,

@@ -644,15 +644,12 @@ def test_snippets_of_a_parsed_request_send_what_prgcloud_computed(
     assert list(Path(run_env["TMPDIR"]).iterdir()) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gcloud refuses an empty pool `{}` in a --config file (validation.py "
-    "_ValidateWorkerPoolSpecsFromConfig), so disk keys cannot be combined with a "
-    "placeholder pool by rewriting the pools into a generated config",
-)
-def test_shell_snippet_submits_disk_keys_with_a_placeholder_pool(
-    capture_server: CaptureServer, run_env: dict[str, str], tmp_path: Path
+def test_disk_keys_with_a_placeholder_pool_are_refused_before_anything_runs(
+    run_env: dict[str, str], tmp_path: Path
 ) -> None:
+    # gcloud refuses an empty pool `{}` in a --config file (_ValidateWorkerPoolSpecsFromConfig),
+    # and a generated config is the only way to hand it a disk: prgcloud says so up front.
+    from prgcloud.errors import BadInputError
     from prgcloud.parse import parse_create
 
     argv = (
@@ -663,9 +660,5 @@ def test_shell_snippet_submits_disk_keys_with_a_placeholder_pool(
         "--worker-pool-spec=",
         f"--worker-pool-spec=machine-type=n1-standard-4,container-image-uri={IMAGE}",
     )
-    request = parse_create(argv, run_env, track=None, cwd=str(tmp_path))
-
-    result = run_script("bash", render.shell_snippet(request), run_env, tmp_path)
-
-    assert result.returncode == 0, result.stderr
-    assert the_post(capture_server).body == request.body
+    with pytest.raises(BadInputError, match="placeholder"):
+        parse_create(argv, run_env, track=None, cwd=str(tmp_path))

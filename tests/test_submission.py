@@ -295,6 +295,6 @@ def test_ctrl_c_sent_to_prgcloud_alone_is_passed_on_to_gcloud(
     process.send_signal(signal.SIGINT)  # `kill -INT <prgcloud>`: gcloud did not get it
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130
-    assert fake.signals == ["interrupted"]
+    assert "interrupted" in fake.signals
     assert "Traceback" not in stderr
     assert list(tmpdir_for_prgcloud.iterdir()) == []

@@ -41,13 +41,10 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
 def dry_run_text(request: JobRequest, note: str | None) -> str:
     """The `--dry-run[=shell|rest|python]` snippet for this request."""
     if request.options.dry_run == "rest":
-        text = render.curl_snippet(request)
-    elif request.options.dry_run == "python":
-        text = render.python_snippet(request)
-    else:
-        return render.shell_snippet(request, precheck_note=note)
-    # A `#` line is a comment in both the curl (shell) and the Python snippet.
-    return f"# {note}\n{text}" if note else text
+        return render.curl_snippet(request, precheck_note=note)
+    if request.options.dry_run == "python":
+        return render.python_snippet(request, precheck_note=note)
+    return render.shell_snippet(request, precheck_note=note)
 
 
 def precheck(request: JobRequest, env: Environment) -> str | None:
