@@ -1,6 +1,6 @@
-"""What the pre-check costs a submission: paired runs against the emulator, medians.
+"""What prgcloud costs over raw gcloud: paired runs against the emulator, medians.
 
-    .venv/bin/python bench/precheck_bench.py [--rounds N] [--warmup N] [--json]
+    .venv/bin/python bench/run.py [--rounds N] [--warmup N] [--json]
 
 Each round runs every command once, in a shuffled order, against one in-process emulator:
 
@@ -9,6 +9,9 @@ Each round runs every command once, in a shuffled order, against one in-process 
     check           `prgcloud ai custom-jobs check ...` (parse + pre-check, no gcloud)
     create-normal   `create` with the SDK's normal import (PRGCLOUD_SDK_IMPORT=normal)
     create-skip     `create --skip-precheck` (prgcloud without the pre-check)
+    dry-run         `create --dry-run --skip-precheck` (no gcloud, no SDK)
+    config-list     raw `gcloud config list`
+    shim-config-list  the same through bin/gcloud (the PATH shim passes it through)
     create-no-cache `create` asking `gcloud auth print-access-token` (with --auth=login)
 
 and prints each command's median wall time and the median of its per-round ratio to raw gcloud
@@ -61,6 +64,11 @@ def commands(*, login: bool) -> dict[str, tuple[list[str], dict[str, str]]]:
         "check": ([*prgcloud, "ai", "custom-jobs", "check", *JOB_ARGS], {}),
         "create-normal": ([*prgcloud, *create], {"PRGCLOUD_SDK_IMPORT": "normal"}),
         "create-skip": ([*prgcloud, *create, "--skip-precheck"], {}),
+        # issue 2's target: under 0.25 s, the SDK never imported
+        "dry-run": ([*prgcloud, *create, "--dry-run", "--skip-precheck"], {}),
+        # issue 5's target: the shim adds under 50 ms to a command it passes through
+        "config-list": (["gcloud", "config", "list"], {}),
+        "shim-config-list": ([str(ROOT / "bin" / "gcloud"), "config", "list"], {}),
         # the token from `gcloud auth print-access-token` instead of gcloud's cache
         **(
             {"create-no-cache": ([*prgcloud, *create], {"PRGCLOUD_TOKEN_CACHE": "off"})}
@@ -202,8 +210,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         for name, samples in times.items()
     }
+    shim_overhead = statistics.median(
+        s - r for s, r in zip(times["shim-config-list"], times["config-list"], strict=True)
+    )
     if options.json:
-        document = {"rounds": options.rounds, "auth": options.auth, "runs": figures}
+        document = {
+            "rounds": options.rounds,
+            "auth": options.auth,
+            "runs": figures,
+            "shim_overhead_s": shim_overhead,
+        }
         print(json.dumps({**document, "import_s": imports}, indent=2))
         return 0
     print(
@@ -214,6 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, figure in figures.items():
         print(f"{name:<15} {figure['median_s']:>7.3f}s {figure['ratio_to_gcloud']:>8.2f}x")
     print(f"client import in-process: fast {imports['fast']:.3f}s, normal {imports['normal']:.3f}s")
+    print(f"shim pass-through overhead (median paired difference): {shim_overhead * 1000:.0f} ms")
     return 0
 
 
