@@ -14,7 +14,7 @@ from typing import Any
 
 _ALT_DELIM = "^"
 _KEY_VALUE = re.compile(r"([^=]+)(=?)(.*)", re.DOTALL)
-_ESCAPING_HINT = (
+ESCAPING_HINT = (
     "Please see `gcloud topic flags-file` or `gcloud topic escaping` for information on "
     "providing list or dictionary flag values with special characters."
 )
@@ -29,7 +29,7 @@ def split_list(value: str, delim: str = ",") -> list[str]:
     if value.startswith(_ALT_DELIM) and _ALT_DELIM in value[1:]:
         delim, value = value[1:].split(_ALT_DELIM, 1)
         if not delim:
-            raise ArgTypeError(f"Invalid delimeter. {_ESCAPING_HINT}")
+            raise ArgTypeError(f"Invalid delimeter. {ESCAPING_HINT}")
     if not value:
         return []
     if not value.endswith(delim):
@@ -52,7 +52,7 @@ def parse_dict(value: str, spec: Mapping[str, Converter] | None = None) -> dict[
             raise ArgTypeError(f"Invalid flag value [{item}]")
         key, op, raw = match.group(1), match.group(2), match.group(3)
         if not op:
-            raise ArgTypeError(f"Bad syntax for dict arg: [{key}]. {_ESCAPING_HINT}")
+            raise ArgTypeError(f"Bad syntax for dict arg: [{key}]. {ESCAPING_HINT}")
         if spec is None:
             result[key] = raw
             continue

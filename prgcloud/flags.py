@@ -31,6 +31,11 @@ class Flag:
     name: str
     kind: Kind
     scope: str  # "command" (create's own), "global" (gcloud-wide), or "prgcloud"
+    negatable: bool = False  # gcloud also accepts --no-NAME
+
+
+def _negatable(scope: str, *names: str) -> dict[str, Flag]:
+    return {name: Flag(name, Kind.BOOL, scope, negatable=True) for name in names}
 
 
 def _flags(scope: str, kind: Kind, *names: str) -> dict[str, Flag]:
@@ -54,7 +59,7 @@ FLAGS: dict[str, Flag] = {
         "--kms-project",
     ),
     **_flags("command", Kind.APPEND, "--worker-pool-spec", "--args", "--command", "--labels"),
-    **_flags("command", Kind.BOOL, "--enable-web-access", "--enable-dashboard-access"),
+    **_negatable("command", "--enable-web-access", "--enable-dashboard-access"),
     **_flags(
         "global",
         Kind.VALUE,
@@ -75,9 +80,10 @@ FLAGS: dict[str, Flag] = {
         "--credential-file-override",
         "--universe-domain",
     ),
-    **_flags("global", Kind.BOOL, "--quiet", "--log-http", "--user-output-enabled", "--help"),
+    **_flags("global", Kind.BOOL, "--quiet", "--help"),
+    **_negatable("global", "--log-http", "--user-output-enabled"),
     **_flags("prgcloud", Kind.OPTIONAL, "--dry-run", "--wait-for-capacity"),
-    **_flags("prgcloud", Kind.BOOL, "--skip-precheck", "--strict"),
+    **_negatable("prgcloud", "--skip-precheck", "--strict"),
 }
 _SHORT = {"-q": "--quiet", "-h": "--help"}
 _NEGATIVE_NUMBER = re.compile(r"^-\d+$|^-\d*\.\d+$")
@@ -131,12 +137,7 @@ def tokenize(argv: Sequence[str], *, cwd: str, read_stdin: Any = None) -> Tokens
         item = argv[i]
         name, eq, inline = item.partition("=") if item.startswith("--") else (item, "", "")
         name = _SHORT.get(name, name)
-        negated = False
-        flag = FLAGS.get(name)
-        if flag is None and name.startswith("--no-"):
-            candidate = FLAGS.get("--" + name[5:])
-            if candidate is not None and candidate.kind is Kind.BOOL:
-                flag, negated = candidate, True
+        flag, negated = lookup(name)
         if flag is None:
             tokens.problems.append(Problem("", f"unrecognized arguments: {item}"))
             i += 1
@@ -167,8 +168,24 @@ def tokenize(argv: Sequence[str], *, cwd: str, read_stdin: Any = None) -> Tokens
     return tokens
 
 
+def lookup(name: str) -> tuple[Flag | None, bool]:
+    """The flag `name` names, and whether it is the `--no-` form of a boolean."""
+    flag = FLAGS.get(name)
+    if flag is None and name.startswith("--no-"):
+        candidate = FLAGS.get("--" + name[5:])
+        if candidate is not None and candidate.negatable:
+            return candidate, True
+    return flag, False
+
+
 def _looks_like_flag(item: str) -> bool:
-    return item.startswith("-") and len(item) > 1 and not _NEGATIVE_NUMBER.match(item)
+    # argparse: a negative number, or anything with a space in it, is a value.
+    return (
+        item.startswith("-")
+        and len(item) > 1
+        and not _NEGATIVE_NUMBER.match(item)
+        and " " not in item
+    )
 
 
 def _expand_flags_file(
@@ -224,19 +241,17 @@ def _expand_flags_file(
                         stack=(*stack, path),
                     )
                 continue
-            flag = FLAGS.get(str(name))
+            flag, negated = lookup(str(name))
             if flag is None:
                 tokens.problems.append(Problem(where, f"{path}: unrecognized flag {name}"))
                 continue
             if flag.kind is Kind.BOOL:
-                value = value is not False
+                # gcloud injects a boolean entry as the bare flag, whatever its value.
+                value = not negated
+            elif value is None or isinstance(value, bool):
+                # ... and so a null or boolean value leaves a value flag without one.
+                tokens.problems.append(Problem(flag.name, "expected one argument"))
+                continue
             elif not isinstance(value, (list, dict)):
-                value = _scalar_text(value)
+                value = str(value)
             tokens.occurrences.append(Occurrence(flag, value, from_flags_file=item))
-
-
-def _scalar_text(value: Any) -> str:
-    """A YAML scalar as gcloud's `'{}={}'.format(arg, value)` spells it."""
-    if value is None:
-        return ""
-    return str(value)

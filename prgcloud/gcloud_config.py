@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -116,10 +117,19 @@ def load_properties(
 def aiplatform_endpoint(properties: Properties, region: str) -> str:
     """The base URL gcloud sends Vertex AI requests to, always ending in `/`.
 
-    `api_endpoint_overrides/aiplatform` is used as it is when set; otherwise the regional
-    endpoint `https://REGION-aiplatform.googleapis.com/`.
+    `api_endpoint_overrides/aiplatform` when set (gcloud refuses one without the trailing
+    `/`); otherwise `https://aiplatform.googleapis.com/`. Either way, as gcloud's
+    `DeriveAiplatformRegionalEndpoint` does, a host that starts with `aiplatform` gets the
+    region in front: `https://REGION-aiplatform.googleapis.com/`.
     """
     override = properties.get("api_endpoint_overrides/aiplatform")
-    if override:
-        return override if override.endswith("/") else override + "/"
-    return f"https://{region}-aiplatform.googleapis.com/"
+    if override and not override.endswith("/"):
+        raise BadInputError.at(
+            "api_endpoint_overrides/aiplatform",
+            f"Invalid value [{override}]: gcloud wants the endpoint URL ending with a "
+            "trailing '/'.",
+        )
+    parts = urllib.parse.urlparse(override or "https://aiplatform.googleapis.com/")
+    if parts.netloc.startswith("aiplatform"):
+        parts = parts._replace(netloc=f"{region}-{parts.netloc}")
+    return urllib.parse.urlunparse(parts)

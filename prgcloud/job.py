@@ -45,6 +45,10 @@ def parse_flag_pool(value: Any) -> dict[str, Any]:
     if isinstance(value, Mapping):
         parsed: dict[str, Any] = {}
         for key, raw in value.items():
+            if raw is None:  # gcloud: a key with no value
+                raise argdict.ArgTypeError(
+                    f"Bad syntax for dict arg: [{key}]. {argdict.ESCAPING_HINT}"
+                )
             if key not in spec:
                 raise argdict.ArgTypeError(
                     f"valid keys are [{', '.join(sorted(spec))}]; received: {key}"
@@ -137,7 +141,41 @@ def _local_package_rules(pool: Mapping[str, Any], is_dir: Callable[[str], bool])
                 "The value of `output-image-uri` has to be a valid gcr.io or Artifact "
                 "Registry image"
             )
+        else:
+            reason = docker_reference_problem(output)
+            if reason:
+                messages.append(f"'{output}' is not a valid container image uri: {reason}")
     return messages
+
+
+_HOST_COMPONENT = re.compile(r"^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$")
+_PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*$")
+_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+
+
+def docker_reference_problem(image: str) -> str | None:
+    """gcloud's `docker_utils.ValidateRepositoryAndTag`: why `image` is no repo[:tag], or None."""
+    repository, _, tag = image.rpartition(":")
+    if not repository or "/" in tag:
+        repository, tag = image, ""
+    if len(repository) > 255:
+        return "Repository name must not be more than 255 characters."
+    components = repository.split("/")
+    if len(components) > 1 and ("." in components[0] or ":" in components[0]):
+        host, components = components[0], components[1:]
+        name, _, port = host.rpartition(":") if ":" in host else (host, "", "")
+        if not all(_HOST_COMPONENT.match(c) for c in name.split(".")) or (
+            port and not port.isdigit()
+        ):
+            return f'Invalid hostname/port "{host}" in repository name.'
+    for component in components:
+        if not component:
+            return "Empty path component in repository name."
+        if not _PATH_COMPONENT.match(component):
+            return f'Invalid path component "{component}" in repository name.'
+    if tag and not _TAG.match(tag):
+        return "Invalid tag."
+    return None
 
 
 def _prebuilt_software_rules(pool: Mapping[str, Any]) -> list[str]:
@@ -180,11 +218,9 @@ def flag_pool_body(pool: Mapping[str, Any], python_package_uris: Sequence[str]) 
         "machineSpec": machine,
         "replicaCount": str(pool.get("replica-count", 1)),
     }
-    if "local-package-path" in pool:
-        image = (
-            pool.get("output-image-uri") or f"(built by gcloud from {pool['local-package-path']})"
-        )
-        body["containerSpec"] = {"imageUri": image}
+    built = built_image(pool)
+    if built:
+        body["containerSpec"] = {"imageUri": built}
     elif pool.get("container-image-uri"):
         body["containerSpec"] = {"imageUri": pool["container-image-uri"]}
     elif python_package_uris or pool.get("executor-image-uri") or pool.get("python-module"):
@@ -198,6 +234,18 @@ def flag_pool_body(pool: Mapping[str, Any], python_package_uris: Sequence[str]) 
     if any(v is not None for v in disk.values()):
         body["diskSpec"] = {k: v for k, v in disk.items() if v is not None}
     return body
+
+
+def built_image(pool: Mapping[str, Any]) -> str | None:
+    """The image gcloud builds from a pool's `local-package-path` and gives every pool, if any.
+
+    Its name is `output-image-uri`, else one gcloud makes up when it builds (shown here as a
+    description, since it cannot be known before).
+    """
+    if "local-package-path" not in pool:
+        return None
+    described = f"(built by gcloud from {pool['local-package-path']})"
+    return str(pool.get("output-image-uri") or described)
 
 
 def has_disk_keys(pools: Sequence[Mapping[str, Any]]) -> bool:
@@ -300,7 +348,14 @@ def job_spec(
     if enable_dashboard_access:
         spec["enableDashboardAccess"] = True
     if pools:
-        spec["workerPoolSpecs"] = [flag_pool_body(p, python_package_uris) for p in pools]
+        built = built_image(pools[0])
+        spec["workerPoolSpecs"] = [
+            flag_pool_body(
+                {**p, "container-image-uri": built} if built and p and i else p,
+                python_package_uris,
+            )
+            for i, p in enumerate(pools)
+        ]
     if args:
         for pool in spec.get("workerPoolSpecs", []):
             for key in ("containerSpec", "pythonPackageSpec"):
@@ -356,7 +411,8 @@ def is_valid_label_key(key: str) -> bool:
     return bool(key) and _is_lower(key[0]) and is_valid_label_value(key)
 
 
-_SERVICE_ACCOUNT = re.compile(r"^(\d+|[^@\s]+@[^@\s]+\.[^@\s]+)$")
+# gcloud's own pattern (core/iam_util.py), broad on purpose.
+_SERVICE_ACCOUNT = re.compile(r"^(.+@.+\..+|[0-9]+)$")
 
 
 def is_valid_service_account(value: str) -> bool:

@@ -69,7 +69,7 @@ def parse_create(
 
     config_spec, config_from_stdin = _config(tokens, cwd, read_stdin, api_version, problems)
     pools = _flag_pools(tokens, api_version, cwd, problems)
-    if config_spec is None and not pools:
+    if config_spec is None and not pools and not tokens.given("--config"):
         problems.append(
             Problem("", "At least one of [--config | --worker-pool-spec] must be specified.")
         )
@@ -83,8 +83,8 @@ def parse_create(
         )
 
     python_package_uris = _list_value(tokens, "--python-package-uris", problems, last_only=True)
-    args = _list_value(tokens, "--args", problems)
-    command = _list_value(tokens, "--command", problems)
+    args = _list_value(tokens, "--args", problems, unique=True)
+    command = _list_value(tokens, "--command", problems, unique=True)
     labels = _labels(tokens, problems)
     kms_key = _kms_key(tokens, project, problems)
     service_account = tokens.last("--service-account")
@@ -292,8 +292,14 @@ def _flag_pools(
 
 
 def _list_value(
-    tokens: Tokens, name: str, problems: list[Problem], *, last_only: bool = False
+    tokens: Tokens,
+    name: str,
+    problems: list[Problem],
+    *,
+    last_only: bool = False,
+    unique: bool = False,
 ) -> list[str]:
+    """An ArgList flag's items; `unique` is gcloud's UpdateAction, which refuses repeats."""
     occurrences = tokens.all(name)
     if last_only:
         occurrences = occurrences[-1:]
@@ -301,11 +307,17 @@ def _list_value(
     for occurrence in occurrences:
         value = occurrence.value
         try:
-            values.extend(
+            items = (
                 [str(v) for v in value] if isinstance(value, list) else argdict.split_list(value)
             )
         except argdict.ArgTypeError as error:
             problems.append(Problem(name, str(error)))
+            continue
+        for item in items:
+            if unique and item in values:
+                problems.append(Problem(name, f'"{item}" cannot be specified multiple times'))
+            else:
+                values.append(item)
     return values
 
 
@@ -340,8 +352,14 @@ def _labels(tokens: Tokens, problems: list[Problem]) -> dict[str, str]:
                         "underscores (_), lowercase characters, and numbers (at most 63).",
                     )
                 )
-            if key in labels:  # given by an earlier --labels (gcloud refuses that too)
-                problems.append(Problem("--labels", f"Duplicate key: {key}"))
+            if key in labels:  # given by an earlier --labels: gcloud's UpdateAction refuses it
+                problems.append(
+                    Problem(
+                        "--labels",
+                        f'"{key}" cannot be specified multiple times; '
+                        f"received: {labels[key]}, {label}",
+                    )
+                )
             labels[key] = label
     return labels
 

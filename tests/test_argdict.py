@@ -213,11 +213,6 @@ def test_a_flags_file_list_is_not_a_worker_pool_spec() -> None:
         job.parse_flag_pool([{"machine-type": "n1"}])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: gcloud refuses a null value in a flags-file --worker-pool-spec mapping "
-    "('Bad syntax for dict arg: [machine-type]'); prgcloud turns it into the string 'None'",
-)
 def test_a_null_value_in_a_flags_file_mapping_is_bad_syntax() -> None:
     with pytest.raises(ArgTypeError, match=r"Bad syntax for dict arg: \[machine-type\]"):
         job.parse_flag_pool({"machine-type": None, "container-image-uri": "i"})

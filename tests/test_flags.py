@@ -160,24 +160,10 @@ def test_argv_reads_as_gcloud_reads_it(argv: list[str], expected: list[Any]) -> 
             id="dry-run-never-takes-the-next-item",
         ),
         pytest.param(
-            ["--no-quiet"],
-            [Problem("", "unrecognized arguments: --no-quiet")],
-            id="no-quiet",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: gcloud has no --no-quiet ('unrecognized arguments'); prgcloud "
-                "accepts it for every boolean flag",
-            ),
+            ["--no-quiet"], [Problem("", "unrecognized arguments: --no-quiet")], id="no-quiet"
         ),
         pytest.param(
-            ["--no-help"],
-            [Problem("", "unrecognized arguments: --no-help")],
-            id="no-help",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: gcloud has no --no-help ('unrecognized arguments'); prgcloud "
-                "accepts it for every boolean flag",
-            ),
+            ["--no-help"], [Problem("", "unrecognized arguments: --no-help")], id="no-help"
         ),
     ],
 )
@@ -201,11 +187,6 @@ def test_reading_goes_on_after_a_problem() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: argparse takes an item that starts with '-' but holds a space as a value "
-    "(gcloud sends args ['--epochs 5']); prgcloud says 'expected one argument'",
-)
 def test_a_dash_value_with_a_space_is_a_value() -> None:
     tokens = read(["--args", "--epochs 5"])
 
@@ -333,12 +314,6 @@ def test_a_flags_file_holds_flags(
         ),
     ],
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: gcloud injects a boolean flags-file entry as the bare flag name whatever its "
-    "value (cli._AddFlagsFileFlags), so `--enable-web-access: false` turns web access ON and "
-    "`--no-enable-web-access: true` is accepted; prgcloud reads false as off and refuses --no-*",
-)
 def test_a_boolean_in_a_flags_file_is_the_bare_flag(
     files: Callable[..., Path], text: str, expected: list[Any]
 ) -> None:
@@ -348,11 +323,6 @@ def test_a_boolean_in_a_flags_file_is_the_bare_flag(
     assert from_file(tokens) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: gcloud injects `--display-name` with no value for a null entry and argparse "
-    "says 'expected one argument'; prgcloud reads it as an empty string",
-)
 def test_a_null_value_for_a_flag_that_takes_one_is_missing(files: Callable[..., Path]) -> None:
     tokens = read(["--flags-file=flags.yaml"], files(flags_yaml="--display-name:\n"))
 

@@ -236,24 +236,11 @@ def test_the_endpoint_override_may_come_from_the_configuration() -> None:
     assert aiplatform_endpoint(properties, "us-central1") == "http://emulator:9000/"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: gcloud refuses an override without a trailing '/' ('Invalid value for property "
-    "[api_endpoint_overrides/aiplatform]: ... ending with a trailing '/'') and RULES §1 says it "
-    "is used as it is; prgcloud quietly appends '/' and pre-checks an endpoint gcloud won't use",
-)
 def test_an_override_without_a_trailing_slash_is_refused() -> None:
     with pytest.raises(BadInputError, match="trailing '/'"):
         endpoint({OVERRIDE: "http://127.0.0.1:8080"})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (gcloud vs RULES §1): gcloud's DeriveAiplatformRegionalEndpoint puts the region "
-    "in front of an override whose host starts with 'aiplatform' "
-    "(http://aiplatform.localhost:1/ -> http://us-central1-aiplatform.localhost:1/); prgcloud "
-    "uses it as it is",
-)
 def test_an_override_on_an_aiplatform_host_gets_the_region_prefix() -> None:
     assert endpoint({OVERRIDE: "https://aiplatform.googleapis.com/"}) == (
         "https://europe-west4-aiplatform.googleapis.com/"
