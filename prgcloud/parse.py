@@ -57,9 +57,10 @@ def parse_create(
     properties = gcloud_config.load_properties(
         environ,
         configuration=tokens.last("--configuration"),
-        overrides={p: tokens.last(f) for f, p in _PROPERTY_FLAGS.items() if tokens.given(f)},
+        overrides=property_overrides(tokens.last),
     )
-    project, region = _location(tokens, properties, problems)
+    project, region, found = resolve_location(tokens.last("--region"), properties)
+    problems.extend(found)
 
     display_name = tokens.last("--display-name")
     if display_name is None:
@@ -135,12 +136,7 @@ def parse_create(
         body=body,
         gcloud_args=gcloud_args,
         config_yaml=dump_yaml(spec) if needs_config else None,
-        identity=Identity(
-            account=tokens.last("--account"),
-            impersonate_service_account=tokens.last("--impersonate-service-account"),
-            access_token_file=properties.get("auth/access_token_file"),
-            configuration=tokens.last("--configuration"),
-        ),
+        identity=identity(tokens.last, properties),
         options=options,
     )
 
@@ -194,17 +190,46 @@ def _options(tokens: Tokens, problems: list[Problem]) -> Options:
     )
 
 
-def _location(
-    tokens: Tokens, properties: gcloud_config.Properties, problems: list[Problem]
-) -> tuple[str | None, str | None]:
+def property_overrides(flag: Callable[[str], str | None]) -> dict[str, str]:
+    """The properties gcloud-wide flags set for one command (`--project` -> core/project)."""
+    values = {prop: flag(name) for name, prop in _PROPERTY_FLAGS.items()}
+    return {prop: value for prop, value in values.items() if value is not None}
+
+
+def identity(flag: Callable[[str], str | None], properties: gcloud_config.Properties) -> Identity:
+    """Who gcloud acts as for a command with these flags and properties."""
+    return Identity(
+        account=flag("--account"),
+        impersonate_service_account=flag("--impersonate-service-account"),
+        access_token_file=properties.get("auth/access_token_file"),
+        configuration=flag("--configuration"),
+    )
+
+
+def resolve_location(
+    region_flag: str | None,
+    properties: gcloud_config.Properties,
+    *,
+    named: tuple[str, str] | None = None,
+    training: bool = True,
+) -> tuple[str | None, str | None, list[Problem]]:
+    """(project, region, problems) as gcloud resolves them for a regional AI command.
+
+    `--region` may be `projects/P/locations/R`, which sets the project too; `named` is a
+    (project, region) already spelled out in a full resource name, which wins. `training`
+    limits the region to gcloud's training regions.
+    """
+    problems: list[Problem] = []
     project = properties.get("core/project")
-    region = tokens.last("--region")
+    region = region_flag
     if region:
         full = _FULL_REGION.match(region)
         if full:
             project, region = full.group(1), full.group(2)
     else:
         region = properties.get("ai/region")
+    if named:
+        project, region = named
     if not region:
         problems.append(
             Problem(
@@ -213,7 +238,7 @@ def _location(
                 "CLOUDSDK_AI_REGION variable, or `gcloud config set ai/region REGION`.",
             )
         )
-    elif region not in SUPPORTED_TRAINING_REGIONS:
+    elif training and region not in SUPPORTED_TRAINING_REGIONS:
         problems.append(
             Problem(
                 "--region",
@@ -229,7 +254,7 @@ def _location(
                 "CLOUDSDK_CORE_PROJECT variable, or `gcloud config set project PROJECT`.",
             )
         )
-    return project or None, region or None
+    return project or None, region or None, problems
 
 
 def _config(

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from prgcloud import exit_codes
+from prgcloud import exit_codes, parse
 from prgcloud.environment import Environment
 from prgcloud.errors import BadInputError, Problem
 from prgcloud.gcloud_config import aiplatform_endpoint, load_properties
@@ -34,7 +34,6 @@ _VALUE_FLAGS = (
     "--configuration",
 )
 _FULL_NAME = re.compile(r"^projects/([^/]+)/locations/([^/]+)/persistentResources/([^/]+)$")
-_FULL_REGION = re.compile(r"^projects/([^/]+)/locations/([^/]+)$")
 
 
 @dataclass(frozen=True)
@@ -82,37 +81,18 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> CapacityArgs:
         raise BadInputError(problems)
 
     resource_id = positionals[0]
-    project_from_name = region_from_name = None
+    named = None
     full = _FULL_NAME.match(resource_id)
     if full:
-        project_from_name, region_from_name, resource_id = full.groups()
-    region_flag = values.get("--region")
-    full_region = _FULL_REGION.match(region_flag or "")
-    if full_region:
-        project_from_name, region_flag = full_region.groups()
-
-    overrides = {"core/project": values["--project"]} if "--project" in values else {}
+        named, resource_id = (full.group(1), full.group(2)), full.group(3)
     properties = load_properties(
-        environ, configuration=values.get("--configuration"), overrides=overrides
+        environ,
+        configuration=values.get("--configuration"),
+        overrides=parse.property_overrides(values.get),
     )
-    project = project_from_name or properties.get("core/project")
-    region = region_from_name or region_flag or properties.get("ai/region")
-    if not project:
-        problems.append(
-            Problem(
-                "--project",
-                "The required property [project] is not currently set: set --project, the "
-                "CLOUDSDK_CORE_PROJECT variable, or `gcloud config set project PROJECT`.",
-            )
-        )
-    if not region:
-        problems.append(
-            Problem(
-                "--region",
-                "The [region] resource is not properly specified: set --region, the "
-                "CLOUDSDK_AI_REGION variable, or `gcloud config set ai/region REGION`.",
-            )
-        )
+    project, region, problems = parse.resolve_location(
+        values.get("--region"), properties, named=named, training=False
+    )
     if problems:
         raise BadInputError(problems)
     assert project is not None
@@ -122,12 +102,7 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> CapacityArgs:
         project=project,
         region=region,
         endpoint=aiplatform_endpoint(properties, region),
-        identity=Identity(
-            account=values.get("--account"),
-            impersonate_service_account=values.get("--impersonate-service-account"),
-            access_token_file=values.get("--access-token-file"),
-            configuration=values.get("--configuration"),
-        ),
+        identity=parse.identity(values.get, properties),
         format=output,
     )
 
