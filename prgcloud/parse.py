@@ -203,6 +203,8 @@ def identity(flag: Callable[[str], str | None], properties: gcloud_config.Proper
         impersonate_service_account=flag("--impersonate-service-account"),
         access_token_file=properties.get("auth/access_token_file"),
         configuration=flag("--configuration"),
+        credential_file_override=flag("--credential-file-override"),
+        authorization_token_file=flag("--authorization-token-file"),
     )
 
 

@@ -22,6 +22,8 @@ class Identity:
     impersonate_service_account: str | None = None
     access_token_file: str | None = None
     configuration: str | None = None
+    credential_file_override: str | None = None
+    authorization_token_file: str | None = None
 
     def gcloud_flags(self) -> tuple[str, ...]:
         """These choices as gcloud flags (for `gcloud auth print-access-token`)."""
@@ -34,6 +36,10 @@ class Identity:
             flags.append(f"--access-token-file={self.access_token_file}")
         if self.configuration:
             flags.append(f"--configuration={self.configuration}")
+        if self.credential_file_override:
+            flags.append(f"--credential-file-override={self.credential_file_override}")
+        if self.authorization_token_file:
+            flags.append(f"--authorization-token-file={self.authorization_token_file}")
         return tuple(flags)
 
 

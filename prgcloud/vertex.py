@@ -285,6 +285,8 @@ def cached_token(identity: Identity, environ: Mapping[str, str]) -> str | None:
     if (
         not account
         or identity.impersonate_service_account
+        or identity.credential_file_override
+        or identity.authorization_token_file
         or properties.get("auth/impersonate_service_account")
         or properties.get("auth/credential_file_override")
         or properties.get("auth/authorization_token_file")

@@ -32,6 +32,8 @@ _VALUE_FLAGS = (
     "--impersonate-service-account",
     "--access-token-file",
     "--configuration",
+    "--credential-file-override",
+    "--authorization-token-file",
 )
 _FULL_NAME = re.compile(r"^projects/([^/]+)/locations/([^/]+)/persistentResources/([^/]+)$")
 

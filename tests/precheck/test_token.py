@@ -70,6 +70,10 @@ def test_a_cached_token_spares_starting_gcloud(logged_in: dict[str, str], tmp_pa
             Identity(), {"CLOUDSDK_CORE_UNIVERSE_DOMAIN": "example.goog"}, id="another-universe"
         ),
         pytest.param(Identity(), {"PRGCLOUD_TOKEN_CACHE": "off"}, id="switched-off"),
+        pytest.param(
+            Identity(credential_file_override="/keys/sa.json"), {}, id="credential-file-flag"
+        ),
+        pytest.param(Identity(authorization_token_file="/keys/t"), {}, id="token-file-flag"),
         pytest.param(Identity(configuration="other"), {}, id="configuration-without-account"),
     ],
 )
