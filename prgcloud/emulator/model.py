@@ -485,11 +485,11 @@ class Service:
             return "wait", {}
         if resource.state != "RUNNING":
             return "wait", {}
+        # Hold exactly what the rules counted (a pool without replicaCount asks for 1).
+        asked = {report.index: report.asked for report in verdict.pools}
         holds: dict[str, int] = {}
-        pools = job["jobSpec"].get("workerPoolSpecs", [])
         for index, pool_id in dict(verdict.assignment).items():
-            replicas = int(pools[int(index)].get("replicaCount", "0"))
-            holds[pool_id] = holds.get(pool_id, 0) + replicas
+            holds[pool_id] = holds.get(pool_id, 0) + asked[int(index)]
         return "run", holds
 
     def _admit_queued(self, name: str, at: float) -> None:
