@@ -55,9 +55,12 @@ def find_verb(argv: Sequence[str]) -> tuple[str, str | None, list[str]] | None:
 def main(argv: Sequence[str], env: Environment | None = None) -> int:
     """Run prgcloud with `argv` (without the program name); return the exit status."""
     env = env or Environment()
-    if not argv or argv[0] in ("-h", "--help", "help"):
+    if not argv:
+        env.stderr.write(USAGE)
+        return exit_codes.BAD_INPUT
+    if argv[0] in ("-h", "--help", "help"):
         env.stdout.write(USAGE)
-        return exit_codes.OK if argv else exit_codes.BAD_INPUT
+        return exit_codes.OK
     if argv[0] == "--version":
         env.stdout.write(f"prgcloud {__version__}\n")
         return exit_codes.OK
