@@ -99,11 +99,30 @@ def parse_create(
                 "my-iam-account@PROJECT_ID.iam.gserviceaccount.com",
             )
         )
+    # gcloud cannot take these on its command line: they go to it in a generated --config.
+    needs_config = job.has_disk_keys(pools) or config_from_stdin or tokens.stdin_read
+    if needs_config and any(not pool for pool in pools):
+        problems.append(
+            Problem(
+                "--worker-pool-spec",
+                "a placeholder pool (an empty --worker-pool-spec) cannot be combined with "
+                "disk-type/disk-size or a --config from standard input: gcloud takes those "
+                "only in a --config file, and it refuses empty pools there. Drop the "
+                "placeholder, or give the disk in a --config file.",
+            )
+        )
+    endpoint = None
+    if region:
+        try:
+            endpoint = gcloud_config.aiplatform_endpoint(properties, region)
+        except BadInputError as error:
+            problems.extend(error.problems)
     if problems:
         raise BadInputError(problems)
     assert project is not None
     assert region is not None
     assert display_name is not None
+    assert endpoint is not None
 
     spec = job.job_spec(
         config_spec or {},
@@ -118,21 +137,12 @@ def parse_create(
         persistent_resource_id=tokens.last("--persistent-resource-id"),
     )
     body = job.custom_job(display_name, spec, kms_key_name=kms_key, labels=labels)
-    needs_config = job.has_disk_keys(pools) or config_from_stdin or tokens.stdin_read
-    if needs_config and any(not pool for pool in pools):
-        raise BadInputError.at(
-            "--worker-pool-spec",
-            "a placeholder pool (an empty --worker-pool-spec) cannot be combined with "
-            "disk-type/disk-size or a --config from standard input: gcloud takes those only "
-            "in a --config file, and it refuses empty pools there. Drop the placeholder, or "
-            "give the disk in a --config file.",
-        )
     gcloud_args = _gcloud_args(argv, tokens, track, rewrite=needs_config)
     return JobRequest(
         track=track,
         project=project,
         region=region,
-        endpoint=gcloud_config.aiplatform_endpoint(properties, region),
+        endpoint=endpoint,
         body=body,
         gcloud_args=gcloud_args,
         config_yaml=dump_yaml(spec) if needs_config else None,

@@ -91,7 +91,7 @@ def import_client_class(*, fast: bool = True) -> tuple[type[Any], str]:
         return _import_fast(), "fast"
     # Any failure at all (a moved module, a changed package layout, a new import-time check)
     # must only cost time, never the pre-check: undo the bypass and import the normal way.
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - any failure falls back, as the comment above says
         _remove_bypass()
         # The real package first, as a normal import would: submodules the fast attempt left
         # in sys.modules are reused by its __init__ (and must be, as their protobuf types are
