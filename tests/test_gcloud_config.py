@@ -213,7 +213,6 @@ OVERRIDE = "CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM"
     ("environ", "expected"),
     [
         pytest.param({}, "https://europe-west4-aiplatform.googleapis.com/", id="regional-default"),
-        pytest.param({OVERRIDE: ""}, "https://europe-west4-aiplatform.googleapis.com/", id="empty"),
         pytest.param(
             {OVERRIDE: "http://127.0.0.1:8080/"}, "http://127.0.0.1:8080/", id="override-as-is"
         ),
@@ -222,6 +221,22 @@ OVERRIDE = "CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM"
             "http://127.0.0.1:8080/base/",
             id="override-with-a-path",
         ),
+        pytest.param(
+            {OVERRIDE: "https://aiplatform.googleapis.com/"},
+            "https://europe-west4-aiplatform.googleapis.com/",
+            id="an-aiplatform-host-gets-the-region-in-front",
+        ),
+        pytest.param(
+            {OVERRIDE: "http://aiplatform:8080/"},
+            "http://europe-west4-aiplatform:8080/",
+            id="any-host-starting-aiplatform",
+        ),
+        pytest.param(
+            {OVERRIDE: "https://europe-west4-aiplatform.googleapis.com/"},
+            "https://europe-west4-aiplatform.googleapis.com/",
+            id="a-regional-host-stays",
+        ),
+        pytest.param({OVERRIDE: "http://[::1]:8080/"}, "http://[::1]:8080/", id="an-ipv6-address"),
     ],
 )
 def test_the_vertex_endpoint(environ: dict[str, str], expected: str) -> None:
@@ -236,12 +251,30 @@ def test_the_endpoint_override_may_come_from_the_configuration() -> None:
     assert aiplatform_endpoint(properties, "us-central1") == "http://emulator:9000/"
 
 
-def test_an_override_without_a_trailing_slash_is_refused() -> None:
-    with pytest.raises(BadInputError, match="trailing '/'"):
-        endpoint({OVERRIDE: "http://127.0.0.1:8080"})
-
-
-def test_an_override_on_an_aiplatform_host_gets_the_region_prefix() -> None:
-    assert endpoint({OVERRIDE: "https://aiplatform.googleapis.com/"}) == (
-        "https://europe-west4-aiplatform.googleapis.com/"
+def not_an_endpoint(reason: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(
+        strict=True,
+        reason=f"BUG: gcloud's EndpointValidator refuses {reason} ('must be an absolute URI "
+        "beginning with http:// or https:// and ending with a trailing '/''); prgcloud "
+        "only checks the trailing '/'",
     )
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        pytest.param("http://127.0.0.1:8080", id="no-trailing-slash"),
+        pytest.param("http://127.0.0.1:8080/base", id="a-path-without-trailing-slash"),
+        pytest.param("", id="empty", marks=not_an_endpoint("an empty variable")),
+        pytest.param("localhost:8080/", id="no-scheme", marks=not_an_endpoint("a missing scheme")),
+        pytest.param("ftp://x.example/", id="not-http", marks=not_an_endpoint("an ftp:// URL")),
+    ],
+)
+def test_an_override_gcloud_would_refuse_is_bad_input(override: str) -> None:
+    with pytest.raises(BadInputError) as caught:
+        endpoint({OVERRIDE: override})
+
+    [problem] = caught.value.problems
+    assert problem.where == "api_endpoint_overrides/aiplatform"
+    assert f"[{override}]" in problem.message
+    assert "trailing '/'" in problem.message
