@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from prgcloud import job
 from prgcloud.errors import BadInputError
 from prgcloud.parse import parse_create
 from prgcloud.request import JobRequest
@@ -286,7 +287,96 @@ def test_a_good_worker_pool_passes(workdir: Path, pools: list[str]) -> None:
 def test_the_output_image_must_be_a_valid_docker_reference(workdir: Path) -> None:
     found = problems([*BASE, f"{LOCAL},output-image-uri=gcr.io/p/Upper"], workdir)
 
-    assert_reported(found, [(WPS, "'gcr.io/p/Upper' is not a valid container image uri")])
+    assert_reported(
+        found,
+        [
+            (
+                WPS,
+                "'gcr.io/p/Upper' is not a valid container image uri: "
+                'Invalid path component "Upper" in repository name.',
+            )
+        ],
+    )
+
+
+# What gcloud 528's docker_utils.ValidateRepositoryAndTag says about each reference.
+@pytest.mark.parametrize(
+    ("image", "reason"),
+    [
+        pytest.param("gcr.io/p/i", None, id="plain"),
+        pytest.param("gcr.io/p/i:v1", None, id="tag"),
+        pytest.param("eu.gcr.io/p/i:v1.2-rc_3", None, id="tag-punctuation"),
+        pytest.param("gcr.io:5000/p/i:t", None, id="host-port"),
+        pytest.param("gcr.io/p/a__b", None, id="double-underscore"),
+        pytest.param("gcr.io/p/a--b", None, id="dashes"),
+        pytest.param("gcr.io/my_project/i", None, id="underscore"),
+        pytest.param("europe-west4-docker.pkg.dev/p/r/i", None, id="artifact-registry"),
+        pytest.param(f"gcr.io/p/i:{'t' * 128}", None, id="128-character-tag"),
+        pytest.param(
+            "gcr.io/p/Upper", 'Invalid path component "Upper" in repository name.', id="upper"
+        ),
+        pytest.param(
+            "gcr.io/p/a___b", 'Invalid path component "a___b" in repository name.', id="three-_"
+        ),
+        pytest.param(
+            "gcr.io/p/a.-b", 'Invalid path component "a.-b" in repository name.', id="dot-dash"
+        ),
+        pytest.param("gcr.io/p/-i", 'Invalid path component "-i" in repository name.', id="-i"),
+        pytest.param("gcr.io/p/i.", 'Invalid path component "i." in repository name.', id="i."),
+        pytest.param(
+            "gcr.io/p/i:v1:v2", 'Invalid path component "i:v1" in repository name.', id="two-tags"
+        ),
+        pytest.param(
+            "gcr.io/p/i@sha256:abc",
+            'Invalid path component "i@sha256" in repository name.',
+            id="digest",
+        ),
+        pytest.param("gcr.io//i", "Empty path component in repository name.", id="empty-part"),
+        pytest.param("gcr.io/p/i/", "Empty path component in repository name.", id="trailing-/"),
+        pytest.param(
+            "gcr.io:x/p/i", 'Invalid hostname/port "gcr.io:x" in repository name.', id="bad-port"
+        ),
+        pytest.param("gcr.io/p/i:bad tag", "Invalid tag.", id="space-in-tag"),
+        pytest.param("gcr.io/p/i:-x", "Invalid tag.", id="tag-starts-with-dash"),
+        pytest.param(
+            f"gcr.io/p/{'a' * 250}",
+            "Repository name must not be more than 255 characters.",
+            id="long-repository",
+        ),
+        pytest.param(
+            f"gcr.io/p/i:{'t' * 129}",
+            "Tag name must not be more than 128 characters.",
+            id="129-character-tag",
+            marks=pytest.mark.xfail(
+                strict=True, reason="BUG (wording only): prgcloud says 'Invalid tag.'"
+            ),
+        ),
+    ],
+)
+def test_a_docker_reference_is_judged_as_gcloud_judges_it(image: str, reason: str | None) -> None:
+    assert job.docker_reference_problem(image) == reason
+
+
+def test_a_placeholder_pool_cannot_go_into_a_generated_config(workdir: Path) -> None:
+    found = problems([*BASE, f"{POOL},disk-size=200", f"{WPS}="], workdir)
+
+    assert_reported(
+        found, [(WPS, "a placeholder pool (an empty --worker-pool-spec) cannot be combined")]
+    )
+
+
+def test_a_bad_endpoint_override_joins_the_other_problems(workdir: Path) -> None:
+    override = {"CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM": "http://127.0.0.1:8080"}
+
+    found = problems([*BASE, "--labels=A=b", POOL], workdir, env=override)
+
+    assert_reported(
+        found,
+        [
+            ("--labels", "Invalid key format: A"),
+            ("api_endpoint_overrides/aiplatform", "[http://127.0.0.1:8080]"),
+        ],
+    )
 
 
 @pytest.mark.parametrize(
