@@ -684,6 +684,12 @@ def test_the_persistent_resource_is_named_in_the_jobs_location(parse: Parse) -> 
             Identity(access_token_file="/flag/token"),
             id="token-file-flag-wins",
         ),
+        pytest.param(
+            ["--credential-file-override=/c/sa.json", "--authorization-token-file=/c/auth"],
+            {},
+            Identity(credential_file_override="/c/sa.json", authorization_token_file="/c/auth"),
+            id="credential-overrides",
+        ),
     ],
 )
 def test_the_identity_is_the_one_gcloud_will_use(
