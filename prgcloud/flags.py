@@ -248,6 +248,8 @@ def _expand_flags_file(
             if flag.kind is Kind.BOOL:
                 # gcloud injects a boolean entry as the bare flag, whatever its value.
                 value = not negated
+            elif flag.kind is Kind.OPTIONAL and (value is None or isinstance(value, bool)):
+                value = None  # the bare flag: `--dry-run` alone
             elif value is None or isinstance(value, bool):
                 # ... and so a null or boolean value leaves a value flag without one.
                 tokens.problems.append(Problem(flag.name, "expected one argument"))

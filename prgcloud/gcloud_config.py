@@ -123,13 +123,19 @@ def aiplatform_endpoint(properties: Properties, region: str) -> str:
     region in front: `https://REGION-aiplatform.googleapis.com/`.
     """
     override = properties.get("api_endpoint_overrides/aiplatform")
-    if override and not override.endswith("/"):
+    if override is not None and not _is_endpoint(override):
         raise BadInputError.at(
             "api_endpoint_overrides/aiplatform",
-            f"Invalid value [{override}]: gcloud wants the endpoint URL ending with a "
-            "trailing '/'.",
+            f"Invalid value [{override}]: gcloud wants an absolute URI beginning with http:// "
+            "or https:// and ending with a trailing '/'.",
         )
     parts = urllib.parse.urlparse(override or "https://aiplatform.googleapis.com/")
     if parts.netloc.startswith("aiplatform"):
         parts = parts._replace(netloc=f"{region}-{parts.netloc}")
     return urllib.parse.urlunparse(parts)
+
+
+def _is_endpoint(url: str) -> bool:
+    """gcloud's EndpointValidator: an absolute http(s) URI that ends with `/`."""
+    parts = urllib.parse.urlparse(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and url.endswith("/")

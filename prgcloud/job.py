@@ -173,6 +173,8 @@ def docker_reference_problem(image: str) -> str | None:
             return "Empty path component in repository name."
         if not _PATH_COMPONENT.match(component):
             return f'Invalid path component "{component}" in repository name.'
+    if len(tag) > 128:
+        return "Tag name must not be more than 128 characters."
     if tag and not _TAG.match(tag):
         return "Invalid tag."
     return None

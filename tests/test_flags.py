@@ -346,16 +346,7 @@ def test_a_null_or_boolean_for_a_flag_that_takes_a_value_is_missing(
         pytest.param("--skip-precheck: false\n", [("--skip-precheck", True)], id="bare-flag"),
         pytest.param("--no-strict: true\n", [("--strict", False)], id="no-form"),
         pytest.param("--no-log-http: true\n", [("--log-http", False)], id="gcloud-no-form"),
-        pytest.param(
-            "--dry-run:\n",
-            [("--dry-run", None)],
-            id="optional-value-flag-without-one",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: a null entry is the bare flag (as gcloud injects it), and a bare "
-                "--dry-run / --wait-for-capacity is valid; prgcloud says 'expected one argument'",
-            ),
-        ),
+        pytest.param("--dry-run:\n", [("--dry-run", None)], id="optional-value-flag-without-one"),
     ],
 )
 def test_prgcloud_and_global_switches_in_a_flags_file_are_bare_flags(

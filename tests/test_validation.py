@@ -347,9 +347,6 @@ def test_the_output_image_must_be_a_valid_docker_reference(workdir: Path) -> Non
             f"gcr.io/p/i:{'t' * 129}",
             "Tag name must not be more than 128 characters.",
             id="129-character-tag",
-            marks=pytest.mark.xfail(
-                strict=True, reason="BUG (wording only): prgcloud says 'Invalid tag.'"
-            ),
         ),
     ],
 )
