@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from prgcloud.argdict import ESCAPING_HINT
 from prgcloud.errors import Problem
 
 
@@ -168,6 +169,29 @@ def tokenize(argv: Sequence[str], *, cwd: str, read_stdin: Any = None) -> Tokens
     return tokens
 
 
+# The flags whose values are lists (ArgList) or mappings (ArgDict); a flags file may give
+# those values as YAML lists and mappings. Every other value flag takes a scalar.
+LIST_FLAGS = frozenset({"--args", "--command", "--python-package-uris"})
+DICT_FLAGS = frozenset({"--labels", "--worker-pool-spec"})
+
+
+def _shape_problem(name: str, value: list[Any] | dict[Any, Any]) -> str | None:
+    """What is wrong with a flags-file list or mapping given to flag `name`, if anything."""
+    kind = "list" if isinstance(value, list) else "dict"
+    if name == "--worker-pool-spec":
+        return None  # its own parser says which pool, and why
+    if (kind == "list" and name not in LIST_FLAGS) or (kind == "dict" and name not in DICT_FLAGS):
+        return f"Invalid type [{kind}] for flag value"
+    items = value if isinstance(value, list) else list(value.values())
+    for item in items:
+        if item is None and isinstance(value, dict):
+            key = next(k for k, v in value.items() if v is None)
+            return f"Bad syntax for dict arg: [{key}]. {ESCAPING_HINT}"
+        if not isinstance(item, (str, bool)):
+            return f"Invalid value [{item}]: expected a string"
+    return None
+
+
 def lookup(name: str) -> tuple[Flag | None, bool]:
     """The flag `name` names, and whether it is the `--no-` form of a boolean."""
     flag = FLAGS.get(name)
@@ -256,4 +280,9 @@ def _expand_flags_file(
                 continue
             elif not isinstance(value, (list, dict)):
                 value = str(value)
+            else:
+                problem = _shape_problem(flag.name, value)
+                if problem:
+                    tokens.problems.append(Problem(flag.name, problem))
+                    continue
             tokens.occurrences.append(Occurrence(flag, value, from_flags_file=item))
