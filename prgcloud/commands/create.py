@@ -71,15 +71,15 @@ def precheck(request: JobRequest, env: Environment) -> str | None:
 
 def wait_for_capacity(request: JobRequest, env: Environment) -> Verdict:
     """Poll the pre-check until the job fits (progress on stderr); raise if it never will."""
-    from prgcloud.precheck import evaluate_request
+    from prgcloud import api
 
     assert request.options.wait_for_capacity is not None
     printer = waiting.ProgressPrinter(env.stderr, live=env.stderr_isatty)
     try:
-        return waiting.wait_until_fits(
-            lambda: evaluate_request(request, env.environ),
+        return api.wait_for_capacity(
+            request,
             timeout=request.options.wait_for_capacity,
-            strict=request.options.strict,
+            environ=env.environ,
             on_progress=printer,
         )
     finally:
