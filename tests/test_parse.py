@@ -912,3 +912,21 @@ def test_flags_file_pools_read_like_command_line_pools(parse: Parse) -> None:
     request = parse(*P, "--flags-file=f.yaml", files={"f.yaml": flags_file})
 
     assert request.body["jobSpec"]["workerPoolSpecs"] == [container(replicas="2"), {}, container()]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: gcloud reads `--config=` as no config file (`if args.config`) and submits the "
+    "flag pools; prgcloud says 'cannot read []'",
+)
+def test_an_empty_config_flag_means_no_config_file(parse: Parse) -> None:
+    assert parse(*P, "--config=", POOL).body["jobSpec"] == {"workerPoolSpecs": [container()]}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason='BUG: gcloud POSTs `"labels": {}` for an empty --labels= (labels_util builds an '
+    "empty LabelsValue); prgcloud leaves the field out",
+)
+def test_an_empty_labels_flag_sends_empty_labels(parse: Parse) -> None:
+    assert parse(*P, POOL, "--labels=").body["labels"] == {}
