@@ -388,13 +388,13 @@ def custom_job(
     spec: Mapping[str, Any],
     *,
     kms_key_name: str | None,
-    labels: Mapping[str, str],
+    labels: Mapping[str, str] | None,
 ) -> dict[str, Any]:
     """The CustomJob body gcloud POSTs."""
     body: dict[str, Any] = {"displayName": display_name, "jobSpec": dict(spec)}
     if kms_key_name is not None:
         body["encryptionSpec"] = {"kmsKeyName": kms_key_name}
-    if labels:
+    if labels is not None:  # `--labels=` sends an empty map, as gcloud does
         body["labels"] = dict(labels)
     return body
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from prgcloud import argdict, gcloud_config, job
+from prgcloud import argdict, gcloud_config, job, process
 from prgcloud.constants import SUPPORTED_TRAINING_REGIONS
-from prgcloud.errors import BadInputError, Problem
+from prgcloud.errors import BadInputError, GcloudNotFoundError, Problem
 from prgcloud.flags import Occurrence, Tokens, tokenize
 from prgcloud.request import API_VERSIONS, CONFIG_PLACEHOLDER, Identity, JobRequest, Options
 
@@ -58,6 +58,7 @@ def parse_create(
         environ,
         configuration=tokens.last("--configuration"),
         overrides=property_overrides(tokens.last),
+        sdk_root=_sdk_root(environ),
     )
     project, region, found = resolve_location(tokens.last("--region"), properties)
     problems.extend(found)
@@ -70,7 +71,7 @@ def parse_create(
 
     config_spec, config_from_stdin = _config(tokens, cwd, read_stdin, api_version, problems)
     pools = _flag_pools(tokens, api_version, cwd, problems)
-    if config_spec is None and not pools and not tokens.given("--config"):
+    if config_spec is None and not pools and not tokens.last("--config"):
         problems.append(
             Problem("", "At least one of [--config | --worker-pool-spec] must be specified.")
         )
@@ -200,6 +201,15 @@ def _options(tokens: Tokens, problems: list[Problem]) -> Options:
     )
 
 
+def _sdk_root(environ: Mapping[str, str]) -> str | None:
+    """The Cloud SDK that will run, for its installation-wide `properties` file."""
+    try:
+        gcloud = os.path.realpath(process.find_gcloud(environ))
+    except GcloudNotFoundError:
+        return None  # a dry run needs no gcloud
+    return os.path.dirname(os.path.dirname(gcloud))
+
+
 def property_overrides(flag: Callable[[str], str | None]) -> dict[str, str]:
     """The properties gcloud-wide flags set for one command (`--project` -> core/project)."""
     values = {prop: flag(name) for name, prop in _PROPERTY_FLAGS.items()}
@@ -277,7 +287,7 @@ def _config(
     problems: list[Problem],
 ) -> tuple[dict[str, Any] | None, bool]:
     path = tokens.last("--config")
-    if path is None:
+    if not path:  # gcloud: `--config=` is no config file
         return None, False
     from_stdin = path == "-"
     try:
@@ -358,7 +368,10 @@ def _list_value(
     return values
 
 
-def _labels(tokens: Tokens, problems: list[Problem]) -> dict[str, str]:
+def _labels(tokens: Tokens, problems: list[Problem]) -> dict[str, str] | None:
+    """The `--labels` map (None when the flag is not given at all)."""
+    if not tokens.given("--labels"):
+        return None
     labels: dict[str, str] = {}
     for occurrence in tokens.all("--labels"):
         value = occurrence.value

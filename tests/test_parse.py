@@ -914,19 +914,26 @@ def test_flags_file_pools_read_like_command_line_pools(parse: Parse) -> None:
     assert request.body["jobSpec"]["workerPoolSpecs"] == [container(replicas="2"), {}, container()]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: gcloud reads `--config=` as no config file (`if args.config`) and submits the "
-    "flag pools; prgcloud says 'cannot read []'",
-)
 def test_an_empty_config_flag_means_no_config_file(parse: Parse) -> None:
     assert parse(*P, "--config=", POOL).body["jobSpec"] == {"workerPoolSpecs": [container()]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='BUG: gcloud POSTs `"labels": {}` for an empty --labels= (labels_util builds an '
-    "empty LabelsValue); prgcloud leaves the field out",
-)
 def test_an_empty_labels_flag_sends_empty_labels(parse: Parse) -> None:
     assert parse(*P, POOL, "--labels=").body["labels"] == {}
+
+
+def test_the_installations_properties_are_the_last_layer(tmp_path: Path) -> None:
+    sdk = tmp_path / "google-cloud-sdk"
+    (sdk / "bin").mkdir(parents=True)
+    gcloud = sdk / "bin" / "gcloud"
+    gcloud.write_text("#!/bin/sh\n")
+    gcloud.chmod(0o755)
+    (sdk / "properties").write_text(
+        "[core]\nproject = from-installation\n[ai]\nregion = us-east1\n"
+    )
+    environ = {"CLOUDSDK_CONFIG": str(tmp_path / "config"), "PATH": str(sdk / "bin")}
+    request = parse_create(["--display-name=d", POOL], environ, track=None, cwd=str(tmp_path))
+    assert (request.project, request.region) == ("from-installation", "us-east1")
+    environ["CLOUDSDK_CORE_PROJECT"] = "from-environment"
+    request = parse_create(["--display-name=d", POOL], environ, track=None, cwd=str(tmp_path))
+    assert request.project == "from-environment"
