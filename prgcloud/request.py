@@ -8,7 +8,7 @@ what gcloud will POST (`body`), as whom (`identity`), and prgcloud's own options
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 API_VERSIONS = {None: "v1", "beta": "v1beta1", "alpha": "v1beta1"}
@@ -26,21 +26,14 @@ class Identity:
     authorization_token_file: str | None = None
 
     def gcloud_flags(self) -> tuple[str, ...]:
-        """These choices as gcloud flags (for `gcloud auth print-access-token`)."""
-        flags: list[str] = []
-        if self.account:
-            flags.append(f"--account={self.account}")
-        if self.impersonate_service_account:
-            flags.append(f"--impersonate-service-account={self.impersonate_service_account}")
-        if self.access_token_file:
-            flags.append(f"--access-token-file={self.access_token_file}")
-        if self.configuration:
-            flags.append(f"--configuration={self.configuration}")
-        if self.credential_file_override:
-            flags.append(f"--credential-file-override={self.credential_file_override}")
-        if self.authorization_token_file:
-            flags.append(f"--authorization-token-file={self.authorization_token_file}")
-        return tuple(flags)
+        """These choices as gcloud flags (for `gcloud auth print-access-token`).
+
+        Each field is named after its flag: `impersonate_service_account` is
+        `--impersonate-service-account`.
+        """
+        return tuple(
+            f"--{name.replace('_', '-')}={value}" for name, value in asdict(self).items() if value
+        )
 
 
 @dataclass(frozen=True)
