@@ -216,14 +216,6 @@ class _ClientImport:
 _client_import = _ClientImport()
 
 
-def prefetch(environ: Mapping[str, str]) -> None:
-    """Start importing the SDK on a thread now, so it is ready when the pre-check needs it.
-
-    Cheap and idempotent; call it as soon as it is known that a pre-check will run.
-    """
-    _client_import.start(fast=_fast_enabled(environ))
-
-
 def client_import_path() -> str | None:
     """How this process imported the client ("fast", "normal", "fallback"), None if not yet."""
     result = _client_import._result
