@@ -114,6 +114,9 @@ def load_properties(
     )
 
 
+GOOGLE_ENDPOINT = "https://aiplatform.googleapis.com/"
+
+
 def aiplatform_endpoint(properties: Properties, region: str) -> str:
     """The base URL gcloud sends Vertex AI requests to, always ending in `/`.
 
@@ -129,7 +132,12 @@ def aiplatform_endpoint(properties: Properties, region: str) -> str:
             f"Invalid value [{override}]: gcloud wants an absolute URI beginning with http:// "
             "or https:// and ending with a trailing '/'.",
         )
-    parts = urllib.parse.urlparse(override or "https://aiplatform.googleapis.com/")
+    return regional_endpoint(override or GOOGLE_ENDPOINT, region)
+
+
+def regional_endpoint(endpoint: str, region: str) -> str:
+    """gcloud's `DeriveAiplatformRegionalEndpoint`: the region before an `aiplatform*` host."""
+    parts = urllib.parse.urlparse(endpoint)
     if parts.netloc.startswith("aiplatform"):
         parts = parts._replace(netloc=f"{region}-{parts.netloc}")
     return urllib.parse.urlunparse(parts)

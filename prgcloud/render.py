@@ -16,6 +16,7 @@ import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from prgcloud.gcloud_config import GOOGLE_ENDPOINT, regional_endpoint
 from prgcloud.request import CONFIG_PLACEHOLDER, JobRequest
 
 _HEREDOC_DELIMITER = "PRGCLOUD_EOF"
@@ -172,7 +173,7 @@ def python_snippet(request: JobRequest, precheck_note: str | None = None) -> str
 
 def default_endpoint(region: str) -> str:
     """Google's regional Vertex AI endpoint, the one gcloud uses unless told otherwise."""
-    return f"https://{region}-aiplatform.googleapis.com/"
+    return regional_endpoint(GOOGLE_ENDPOINT, region)
 
 
 def heredoc_delimiter(content: str) -> str:
