@@ -182,10 +182,9 @@ def _shape_problem(name: str, value: list[Any] | dict[Any, Any]) -> str | None:
         return None  # its own parser says which pool, and why
     if (kind == "list" and name not in LIST_FLAGS) or (kind == "dict" and name not in DICT_FLAGS):
         return f"Invalid type [{kind}] for flag value"
-    items = value if isinstance(value, list) else list(value.values())
-    for item in items:
-        if item is None and isinstance(value, dict):
-            key = next(k for k, v in value.items() if v is None)
+    pairs = value.items() if isinstance(value, dict) else ((None, item) for item in value)
+    for key, item in pairs:
+        if item is None and key is not None:
             return f"Bad syntax for dict arg: [{key}]. {ESCAPING_HINT}"
         if not isinstance(item, (str, bool)):
             return f"Invalid value [{item}]: expected a string"
