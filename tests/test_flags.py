@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from prgcloud.errors import Problem
-from prgcloud.flags import FLAGS, Kind, Tokens, tokenize
+from prgcloud.flags import FLAGS, Tokens, tokenize
 
 
 def seen(tokens: Tokens) -> list[tuple[str, Any, tuple[int, ...]]]:
@@ -204,37 +204,9 @@ def test_last_all_and_given_answer_about_one_flag() -> None:
     assert tokens.last("--network") is None
 
 
-def test_every_flag_of_gcloud_create_is_known() -> None:
-    command_flags = {name for name, flag in FLAGS.items() if flag.scope == "command"}
-
-    assert command_flags == {
-        "--display-name",
-        "--config",
-        "--worker-pool-spec",
-        "--python-package-uris",
-        "--args",
-        "--command",
-        "--persistent-resource-id",
-        "--network",
-        "--service-account",
-        "--enable-web-access",
-        "--enable-dashboard-access",
-        "--region",
-        "--labels",
-        "--kms-key",
-        "--kms-keyring",
-        "--kms-location",
-        "--kms-project",
-    }
-    assert {name for name, flag in FLAGS.items() if flag.scope == "prgcloud"} == {
-        "--dry-run",
-        "--skip-precheck",
-        "--strict",
-        "--wait-for-capacity",
-    }
-    assert {FLAGS[n].kind for n in ("--worker-pool-spec", "--args", "--command", "--labels")} == {
-        Kind.APPEND
-    }
+def test_prgcloud_s_own_flags_are_never_gcloud_s() -> None:
+    ours = {name for name, flag in FLAGS.items() if flag.scope == "prgcloud"}
+    assert ours == {"--dry-run", "--skip-precheck", "--strict", "--wait-for-capacity"}
 
 
 # --- --flags-file ---------------------------------------------------------------------------
