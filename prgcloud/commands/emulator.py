@@ -168,7 +168,7 @@ def _start(args: argparse.Namespace, env: Environment) -> int:
     emulator = _emulator(Emulator, args.host, args.port, data_dir, settings)
     token = _ensure_token_file(env.environ)
     stop = threading.Event()
-    with _logging(env.stderr, args.verbose), _stop_on_sigterm(stop.set):
+    with _logging(env.stderr, args.verbose), _stop_on_sigterm(stop.set), _survive_clients():
         try:
             emulator.start()
             state = data_dir if data_dir else "in memory"
@@ -228,6 +228,24 @@ def _stop_on_sigterm(stop: Callable[[], None]) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _survive_clients() -> Iterator[None]:
+    """Ignore SIGPIPE while serving.
+
+    The CLI restores SIGPIPE's default action so that `prgcloud ... | head` ends quietly; a
+    server must not die when a client hangs up before reading its answer: the write then
+    fails with an error the server handles, instead of killing the process.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGPIPE, previous)
 
 
 @contextmanager

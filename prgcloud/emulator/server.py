@@ -15,6 +15,7 @@ import functools
 import json
 import logging
 import socket
+import sys
 import threading
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,6 +44,15 @@ class _HttpServer(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         self.api = api
         super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver prints every error's traceback on stderr; a client that hangs up
+        # before its answer is ordinary, anything else is a bug worth its traceback.
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            log.debug("%s left before its answer: %s", client_address, error)
+        else:
+            log.exception("internal error serving %s", client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

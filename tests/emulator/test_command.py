@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -164,3 +166,35 @@ def test_the_emulator_starts_without_the_sdk_or_yaml() -> None:
         check=True,
     )
     assert done.stdout.strip() == "[]"
+
+
+def leave_early(url: str, request: bytes, *, reset: bool) -> None:
+    """Send `request`, then hang up at once without reading the answer: a reset, or a close
+    (the answer's first write then draws a reset, and its next one a broken pipe)."""
+    host, port = url.removeprefix("http://").rstrip("/").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as client:
+        client.sendall(request)
+        if reset:
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+HEALTH = b"GET /emulator/health HTTP/1.1\r\nHost: x\r\n\r\n"
+LIST = (
+    f"GET /v1/{PARENT}/customJobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\n\r\n".encode()
+)
+
+
+@pytest.mark.parametrize("request_bytes", [HEALTH, LIST], ids=["health", "list"])
+def test_start_survives_clients_that_leave_before_the_answer(
+    home: str, request_bytes: bytes
+) -> None:
+    with emulator_process(home) as (process, url):
+        for round_ in range(200):
+            with contextlib.suppress(ConnectionRefusedError):  # asserted below
+                leave_early(url, request_bytes, reset=round_ % 2 == 0)
+        assert process.poll() is None, f"the emulator died with {process.returncode}"
+        assert call(url, "GET", f"/v1/{PARENT}/customJobs") == (200, {})
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=10)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
