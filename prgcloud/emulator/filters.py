@@ -43,6 +43,10 @@ _TIME_FIELDS = {
     "endTime": "endTime",
 }
 _TEXT_FIELDS = {"display_name": "displayName", "displayName": "displayName", "name": "name"}
+# How deep NOT, `-` and parentheses may nest: the parser and the predicate it builds recurse
+# once per level, and a filter is a query parameter anybody can send.
+MAX_DEPTH = 64
+_QUOTED_AT_MOST = 200  # characters of a bad filter quoted back in the error
 
 
 def compile_filter(text: str) -> Predicate:
@@ -76,7 +80,8 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
 
 
 def _error(text: str, why: str) -> Exception:
-    return invalid(f"Invalid filter {text!r}: {why}.", "filter")
+    shown = text if len(text) <= _QUOTED_AT_MOST else text[:_QUOTED_AT_MOST] + "..."
+    return invalid(f"Invalid filter {shown!r}: {why}.", "filter")
 
 
 class _Parser:
@@ -84,6 +89,7 @@ class _Parser:
         self.tokens = tokens
         self.text = text
         self.position = 0
+        self.depth = 0
 
     def _peek(self) -> tuple[str, str] | None:
         return self.tokens[self.position] if self.position < len(self.tokens) else None
@@ -121,19 +127,29 @@ class _Parser:
         token = self._peek()
         if token == ("word", "NOT"):
             self._take()
-            inner = self._unary()
-            return lambda doc: not inner(doc)
+            return self._nested(lambda: _negation(self._unary()))
         if token is not None and token[0] == "word" and token[1].startswith("-"):
             self.tokens[self.position] = ("word", token[1][1:])
-            inner = self._unary()
-            return lambda doc: not inner(doc)
+            return self._nested(lambda: _negation(self._unary()))
         if token == ("paren", "("):
             self._take()
-            inner = self.expression()
-            if self._take() != ("paren", ")"):
-                raise _error(self.text, "a parenthesis is not closed")
-            return inner
+            return self._nested(self._group)
         return self._comparison()
+
+    def _nested(self, build: Callable[[], Predicate]) -> Predicate:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _error(self.text, f"it nests NOT, - and parentheses more than {MAX_DEPTH} deep")
+        try:
+            return build()
+        finally:
+            self.depth -= 1
+
+    def _group(self) -> Predicate:
+        inner = self.expression()
+        if self._take() != ("paren", ")"):
+            raise _error(self.text, "a parenthesis is not closed")
+        return inner
 
     def _comparison(self) -> Predicate:
         kind, field = self._take()
@@ -146,6 +162,10 @@ class _Parser:
         if value_kind not in ("word", "quoted"):
             raise _error(self.text, f"expected a value after {field}{op}")
         return _compare(self.text, field, op, value)
+
+
+def _negation(inner: Predicate) -> Predicate:
+    return lambda doc: not inner(doc)
 
 
 def _compare(text: str, field: str, op: str, value: str) -> Predicate:

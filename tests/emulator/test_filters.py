@@ -64,6 +64,9 @@ def test_a_filter_selects_jobs(text: str, matches: str) -> None:
         pytest.param('(state="JOB_STATE_RUNNING"', id="unclosed"),
         pytest.param('create_time>"yesterday"', id="bad-time"),
         pytest.param('state="JOB_STATE_RUNNING" )', id="stray-parenthesis"),
+        pytest.param("(" * 5000 + 'state="x"' + ")" * 5000, id="deep-parentheses"),
+        pytest.param("NOT " * 5000 + 'state="x"', id="deep-not"),
+        pytest.param("-" * 5000 + 'state="x"', id="deep-minus"),
     ],
 )
 def test_a_filter_it_cannot_read_is_invalid_argument(text: str) -> None:
