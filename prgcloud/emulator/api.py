@@ -369,8 +369,9 @@ def _enum_ints(query: Mapping[str, str]) -> bool:
 
 def _page_size(request: _Request) -> int:
     text = request.query.get("pageSize", "0") or "0"
-    if not re.fullmatch(r"-?\d+", text):
-        raise invalid(f"Invalid value at 'page_size' (TYPE_INT32), \"{text}\"", "page_size")
+    # at most 10 digits before int(): Python refuses to convert very long numbers
+    if not re.fullmatch(r"-?\d{1,10}", text) or not -(2**31) <= int(text) < 2**31:
+        raise invalid(f"Invalid value at 'page_size' (TYPE_INT32), \"{text[:20]}\"", "page_size")
     return int(text)
 
 

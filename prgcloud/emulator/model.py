@@ -23,7 +23,7 @@ import json
 import random
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -252,8 +252,14 @@ class Service:
     def list_resources(self, parent: str, page_size: int, page_token: str) -> Page:
         """The persistent resources of a location, in creation order."""
         with self._session():
-            entities = self._store.children("resource", parent)
-            return _page(entities, self._resource_view, page_size, page_token, "")
+            return _page(
+                lambda after: self._store.children("resource", parent, after),
+                lambda _entity: True,
+                self._resource_view,
+                page_size,
+                page_token,
+                "",
+            )
 
     def delete_resource(self, name: str, version: str = "v1") -> Operation:
         """Start deleting: STOPPING now, gone after the stop delay; its jobs fail."""
@@ -417,9 +423,13 @@ class Service:
         """The custom jobs of a location that pass `filter_text`, in creation order."""
         predicate = compile_filter(filter_text)
         with self._session():
-            entities = [e for e in self._store.children("job", parent) if predicate(e.doc)]
             return _page(
-                entities, lambda e: copy.deepcopy(e.doc), page_size, page_token, filter_text
+                lambda after: self._store.children("job", parent, after),
+                lambda entity: predicate(entity.doc),
+                lambda entity: entity.doc,  # read afresh from the store: nobody shares it
+                page_size,
+                page_token,
+                filter_text,
             )
 
     def cancel_job(self, name: str) -> None:
@@ -822,33 +832,41 @@ def _finding_field(finding: Any) -> str:
 
 
 def _page(
-    entities: Sequence[Entity],
+    read: Callable[[int], Iterable[Entity]],
+    keep: Callable[[Entity], bool],
     view: Callable[[Entity], dict[str, Any]],
     page_size: int,
     page_token: str,
     query: str,
 ) -> Page:
+    """One page: the entities `read(after)` yields that `keep` keeps, at most a page of them."""
     if page_size < 0:
         raise invalid("page_size must not be negative.", "page_size")
     size = min(page_size or _DEFAULT_PAGE_SIZE, _MAX_PAGE_SIZE)
     after = _read_token(page_token, query) if page_token else 0
-    remaining = [entity for entity in entities if entity.seq > after]
-    shown = remaining[:size]
-    token = ""
-    if len(remaining) > size:
-        raw = json.dumps({"after": shown[-1].seq, "query": query}).encode()
-        token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
-    return Page([view(entity) for entity in shown], token)
+    shown: list[Entity] = []
+    for entity in read(after):
+        if not keep(entity):
+            continue
+        if len(shown) == size:  # one more exists: the page ends here, with a token
+            raw = json.dumps({"after": shown[-1].seq, "query": query}).encode()
+            token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+            return Page([view(e) for e in shown], token)
+        shown.append(entity)
+    return Page([view(e) for e in shown], "")
 
 
 def _read_token(token: str, query: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         content = json.loads(raw)
-        after = int(content["after"])
+        after = content["after"]
         same_query = content["query"] == query
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        raise invalid(f'Invalid page_token "{token}".', "page_token") from None
+    except (binascii.Error, ValueError, KeyError, TypeError, RecursionError):
+        raise invalid(f'Invalid page_token "{token[:200]}".', "page_token") from None
+    # a token is opaque, but anybody can forge one: only what _page writes is read back
+    if type(after) is not int or not 0 <= after < 2**63:
+        raise invalid(f'Invalid page_token "{token[:200]}".', "page_token")
     if not same_query:
         raise invalid("The page_token was made for another filter.", "page_token")
     return after

@@ -13,7 +13,9 @@ thread-safe by itself; the model serialises all access under one lock.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,6 +40,7 @@ CREATE INDEX IF NOT EXISTS entities_by_resource ON entities (resource, state, se
 """
 
 DB_FILE = "emulator.sqlite3"
+_BATCH = 256  # rows read per query by the readers that may stop early
 
 
 @dataclass
@@ -62,8 +65,7 @@ class Store:
         if data_dir is None:
             target = ":memory:"
         else:
-            data_dir.mkdir(parents=True, exist_ok=True)
-            target = str(data_dir / DB_FILE)
+            target = _private_file(data_dir, DB_FILE)
         # One connection used from many server threads, always under the model's lock.
         self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
@@ -130,13 +132,19 @@ class Store:
         """Remove an entity."""
         self._db.execute("DELETE FROM entities WHERE name = ?", (name,))
 
-    def children(self, kind: str, parent: str) -> list[Entity]:
-        """Every entity of `kind` under `parent`, in creation order."""
-        rows = self._db.execute(
-            "SELECT * FROM entities WHERE kind = ? AND parent = ? ORDER BY seq",
-            (kind, parent),
-        ).fetchall()
-        return [_entity(row) for row in rows]
+    def children(self, kind: str, parent: str, after: int = 0) -> Iterator[Entity]:
+        """The entities of `kind` under `parent` created after `seq` `after`, in creation
+        order, read a batch at a time: a caller that stops early never reads the rest."""
+        while True:
+            rows = self._db.execute(
+                "SELECT * FROM entities WHERE kind = ? AND parent = ? AND seq > ?"
+                " ORDER BY seq LIMIT ?",
+                (kind, parent, after, _BATCH),
+            ).fetchall()
+            yield from (_entity(row) for row in rows)
+            if len(rows) < _BATCH:
+                return
+            after = rows[-1]["seq"]
 
     def jobs_on(self, resource: str, states: Sequence[str]) -> list[Entity]:
         """The jobs on a persistent resource in any of `states`, in creation order."""
@@ -165,6 +173,19 @@ class Store:
     def clear(self) -> None:
         """Forget everything."""
         self._db.execute("DELETE FROM entities")
+
+
+def _private_file(directory: Path, name: str) -> str:
+    """`directory/name`, created readable by its owner only (the directory too, if new).
+
+    SQLite gives its -wal and -shm files the database file's mode, so they are private too.
+    """
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = directory / name
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    if stat.S_IMODE(path.stat().st_mode) & 0o077:
+        os.chmod(path, 0o600)  # a file an older emulator left readable by others
+    return str(path)
 
 
 def _entity(row: sqlite3.Row) -> Entity:
