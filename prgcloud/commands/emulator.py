@@ -195,7 +195,7 @@ def _emulator(
     """Build the emulator, saying which flag is wrong when it cannot be built."""
     if data_dir is not None:
         try:
-            data_dir.mkdir(parents=True, exist_ok=True)
+            data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as error:
             raise BadInputError.at(
                 "--data-dir", f"cannot use {data_dir}: {error.strerror or error}"

@@ -32,6 +32,9 @@ from prgcloud.emulator.store import Store
 log = logging.getLogger("prgcloud.emulator")
 
 _TICK_CEILING = 0.5  # seconds between ticks at most, so a fast-forwarded clock is noticed
+# Seconds a connection may go without sending a byte, mid-request or idle between keep-alive
+# requests, before the server hangs up: a stalled client must not hold a thread for ever.
+READ_TIMEOUT = 60.0
 
 
 class _HttpServer(ThreadingHTTPServer):
@@ -39,10 +42,11 @@ class _HttpServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128  # the default 5 resets bursts of parallel clients
 
-    def __init__(self, address: tuple[str, int], api: Api) -> None:
+    def __init__(self, address: tuple[str, int], api: Api, read_timeout: float) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.api = api
+        self.read_timeout = read_timeout
         super().__init__(address, _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -59,6 +63,13 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _HttpServer
     server_version = "prgcloud-emulator"
+    # TCP_NODELAY: with Nagle's algorithm a keep-alive client waits for a delayed ACK (40 ms)
+    # before each answer's last segment leaves.
+    disable_nagle_algorithm = True
+
+    def setup(self) -> None:
+        self.timeout = self.server.read_timeout  # StreamRequestHandler applies it to the socket
+        super().setup()
 
     def do_GET(self) -> None:
         self._serve()
@@ -118,13 +129,16 @@ class Emulator:
         port: int = 0,
         data_dir: Path | None = None,
         settings: Settings | None = None,
+        read_timeout: float = READ_TIMEOUT,
     ) -> None:
         self.clock = SystemClock()
         self._defaults = settings or Settings()
         self.service = Service(Store(data_dir), self.clock, self._defaults)
         self.faults = Faults()
         try:
-            self._httpd = _HttpServer((host, port), Api(self.service, self.faults))
+            self._httpd = _HttpServer(
+                (host, port), Api(self.service, self.faults), read_timeout
+            )
         except OSError:
             self.service.close()
             raise

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import socket
+import stat
 import time
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -216,3 +220,72 @@ def test_parallel_submissions_never_over_allocate(clean_emulator: Emulator) -> N
             | ({"JOB_STATE_QUEUED": 25 - finished} if finished < 25 else {}),
             8,
         )
+
+
+@pytest.mark.parametrize(
+    "token_content",
+    [
+        pytest.param(b'{"after": 1e999, "query": ""}', id="infinite"),
+        pytest.param(b'{"after": 99999999999999999999999, "query": ""}', id="beyond-int64"),
+        pytest.param(b'{"after": -1, "query": ""}', id="negative"),
+        pytest.param(b'{"after": true, "query": ""}', id="not-a-number"),
+    ],
+)
+def test_an_overflowing_page_token_is_invalid_argument(
+    clean_emulator: Emulator, token_content: bytes
+) -> None:
+    token = base64.urlsafe_b64encode(token_content).decode().rstrip("=")
+    for collection in ("customJobs", "persistentResources"):
+        status, body = call(clean_emulator.url, "GET", f"{V1}/{collection}?pageToken={token}")
+        assert (status, body["error"]["status"]) == (400, "INVALID_ARGUMENT")
+
+
+@pytest.mark.parametrize("size", ["2147483648", "-2147483649", "9" * 5000])
+def test_a_page_size_beyond_int32_is_invalid_argument(clean_emulator: Emulator, size: str) -> None:
+    status, body = call(clean_emulator.url, "GET", f"{V1}/customJobs?pageSize={size}")
+    assert (status, body["error"]["status"]) == (400, "INVALID_ARGUMENT")
+
+
+def test_a_deep_filter_is_invalid_argument(clean_emulator: Emulator) -> None:
+    deep = urllib.parse.quote("(" * 3000 + 'state="JOB_STATE_RUNNING"' + ")" * 3000)
+    status, body = call(clean_emulator.url, "GET", f"{V1}/customJobs?filter={deep}")
+    assert (status, body["error"]["status"]) == (400, "INVALID_ARGUMENT")
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        pytest.param(b"", id="nothing"),
+        pytest.param(b"GET /emulator/health HTTP/1.1\r\nHost:", id="half-the-headers"),
+        pytest.param(
+            f"POST {V1}/customJobs HTTP/1.1\r\nAuthorization: Bearer t\r\n"
+            "Content-Length: 100\r\n\r\n{".encode(),
+            id="half-the-body",
+        ),
+    ],
+)
+def test_a_stalled_connection_is_closed_and_the_server_goes_on(sent: bytes) -> None:
+    with Emulator(port=0, read_timeout=0.2) as emulator:
+        with socket.create_connection((emulator.host, emulator.port), timeout=60) as stalled:
+            stalled.sendall(sent)
+            # the server hangs up on its own; the client's own timeout only bounds a failure
+            assert stalled.recv(1024) == b""
+            assert call(emulator.url, "GET", "/emulator/health") == (200, {"status": "SERVING"})
+
+
+@pytest.mark.parametrize("left_by_an_older_emulator", [False, True], ids=["new", "readable"])
+def test_the_database_is_readable_by_its_owner_only(
+    data_dir: str, left_by_an_older_emulator: bool
+) -> None:
+    state = Path(data_dir, "state")
+    if left_by_an_older_emulator:
+        state.mkdir(mode=0o700)
+        Path(state, "emulator.sqlite3").touch(mode=0o644)
+    with Emulator(port=0, data_dir=state) as emulator:
+        _add_pr1(emulator)
+        files = sorted(state.iterdir())
+        assert [f.name for f in files][0] == "emulator.sqlite3"
+        assert {f.name: stat.S_IMODE(f.stat().st_mode) for f in files} == {
+            f.name: 0o600 for f in files
+        }
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
