@@ -1,11 +1,13 @@
-"""The one error the emulator's layers raise: a `google.rpc.Status` the server sends back."""
+"""The one error the emulator's layers raise: a `google.rpc.Status` the server sends back.
+
+It is the emulator's own, not a `prgcloud.errors.PrgcloudError`: the emulator plays Google's
+service, and nothing in it may answer in prgcloud's words or be caught as prgcloud's error.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
-
-from prgcloud.errors import PrgcloudError
 
 # google.rpc.Code name -> (numeric code, HTTP status), as Google's REST APIs map them
 STATUS_CODES: Mapping[str, tuple[int, int]] = {
@@ -28,7 +30,7 @@ STATUS_CODES: Mapping[str, tuple[int, int]] = {
 }
 
 
-class ApiError(PrgcloudError):
+class ApiError(Exception):
     """A request the emulator answers with an error status, as Vertex AI would.
 
     `violations` are (field, description) pairs sent as a `google.rpc.BadRequest` detail.
@@ -40,6 +42,7 @@ class ApiError(PrgcloudError):
         if status not in STATUS_CODES:
             raise ValueError(f"not a google.rpc.Code name: {status}")
         super().__init__(message)
+        self.message = message
         self.status = status
         self.violations = tuple(violations)
 
@@ -71,6 +74,16 @@ class ApiError(PrgcloudError):
 def invalid(message: str, field: str | None = None) -> ApiError:
     """400 INVALID_ARGUMENT, naming the field when there is one."""
     return ApiError("INVALID_ARGUMENT", message, [(field, message)] if field else ())
+
+
+def found_errors(violations: Sequence[tuple[str, str]]) -> ApiError:
+    """400 INVALID_ARGUMENT for what Vertex AI's own checks find wrong in a request, worded as
+    it words them: `List of found errors:\t1.Field: job_spec...; Message: ...\t`."""
+    listed = "".join(
+        f"{number}.Field: {field}; Message: {text}\t"
+        for number, (field, text) in enumerate(violations, start=1)
+    )
+    return ApiError("INVALID_ARGUMENT", f"List of found errors:\t{listed}", violations)
 
 
 def not_found(name: str, kind: str) -> ApiError:

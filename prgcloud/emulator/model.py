@@ -5,10 +5,11 @@ the clock's present: timed transitions (a resource finishes provisioning, a job 
 replayed in the order they fall due, each at its own time, so the answer to a request never
 depends on whether anybody asked in between.
 
-Admission of a job to a persistent resource follows RULES.md §2 through the pre-check's own
-pure rule function (`prgcloud.precheck.rules.evaluate`): a job that can never fit is refused with
-400, one that fits the free replicas runs and holds them, one that waits for replicas (or for the
-resource to become ready) is QUEUED, first in first out per resource.
+Admission of a job to a persistent resource is `admission.admit`, written from Google's
+documentation (not from prgcloud's pre-check): a job that can never fit is refused with 400, one
+that fits the free replicas runs and holds them, one that waits for replicas (or for the resource
+to become ready) is QUEUED, first in first out per resource. A resource keeps the count of
+replicas its jobs hold, so reading it costs the same however many jobs are stored.
 
 Documents handed in and out are canonical REST JSON (camelCase, int64 as strings, enum names);
 the API layer renders them for a version.
@@ -28,9 +29,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from prgcloud.emulator.admission import admit
 from prgcloud.emulator.clock import Clock, rfc3339
-from prgcloud.emulator.errors import ApiError, failed_precondition, invalid, not_found
+from prgcloud.emulator.errors import (
+    ApiError,
+    failed_precondition,
+    found_errors,
+    invalid,
+    not_found,
+)
 from prgcloud.emulator.filters import compile_filter
+from prgcloud.emulator.machines import (
+    BOOT_DISK_TYPES,
+    DEFAULT_BOOT_DISK_SIZE_GB,
+    default_boot_disk_type,
+    is_machine_type,
+)
 from prgcloud.emulator.store import Entity, Store
 
 QUEUED = "JOB_STATE_QUEUED"
@@ -55,6 +69,10 @@ _SETTLING = ("PROVISIONING", "REBOOTING", "UPDATING")
 
 DURATION_LABEL = "emulator-duration-seconds"
 OUTCOME_LABEL = "emulator-outcome"
+ERROR_LABEL = "emulator-error-message"
+# what a job made to fail says, unless its ERROR_LABEL says something else (as Vertex AI words
+# a training program that exits with an error)
+DEFAULT_FAILURE = "The replica workerpool0-0 exited with a non-zero status of 1."
 _OUTCOMES = {"succeeded": SUCCEEDED, "failed": FAILED}
 
 _RESOURCE_ID = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -62,9 +80,6 @@ _LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 _DEFAULT_PAGE_SIZE = 100
 _MAX_PAGE_SIZE = 1000
-
-# (job, resource) -> a verdict with `findings` and `assignment`, as prgcloud.precheck.rules has
-Evaluate = Callable[[Mapping[str, Any], Mapping[str, Any]], Any]
 
 
 @dataclass(frozen=True)
@@ -95,13 +110,6 @@ class Page:
     next_page_token: str
 
 
-def _default_evaluate(job: Mapping[str, Any], resource: Mapping[str, Any]) -> Any:
-    # imported here: only jobs on persistent resources need the rules
-    from prgcloud.precheck.rules import evaluate
-
-    return evaluate(job, resource)
-
-
 class Service:
     """The emulated Vertex AI state; safe to call from many threads."""
 
@@ -111,13 +119,11 @@ class Service:
         clock: Clock,
         settings: Settings | None = None,
         *,
-        evaluate: Evaluate | None = None,
         ids: random.Random | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self.settings = settings or Settings()
-        self._evaluate = evaluate or _default_evaluate
         self._ids = ids or random.Random()
         self._lock = threading.RLock()
 
@@ -174,7 +180,8 @@ class Service:
             outcome = job.sys.get("outcome", SUCCEEDED)
             self._end_job(job, outcome, at)
             if outcome == FAILED:
-                job.doc["error"] = {"code": 13, "message": "The replica workerpool0-0 exited."}
+                message = job.sys.get("errorMessage") or DEFAULT_FAILURE
+                job.doc["error"] = {"code": 13, "message": message}
             self._store.update(job)
             if job.resource:
                 self._admit_queued(job.resource, at)
@@ -347,7 +354,7 @@ class Service:
             pool_ids = [pool.get("id") for pool in resource.doc.get("resourcePools", [])]
             if pool_id not in pool_ids:
                 raise ValueError(f"{name} has no pool {pool_id!r}; it has {pool_ids}")
-            held = self._held(name).get(pool_id, 0)
+            held = self._held(resource).get(pool_id, 0)
             if count < held:
                 raise ValueError(f"the emulator's own jobs already hold {held} replicas")
             extra: dict[str, int] = resource.sys.setdefault("extraUsed", {})
@@ -361,16 +368,21 @@ class Service:
             raise not_found(name, "PersistentResource")
         return resource
 
-    def _held(self, name: str) -> dict[str, int]:
-        held: dict[str, int] = {}
-        for job in self._store.jobs_on(name, HOLDING):
-            for pool_id, count in job.sys.get("holds", {}).items():
-                held[pool_id] = held.get(pool_id, 0) + int(count)
+    def _held(self, resource: Entity) -> dict[str, int]:
+        """Replicas the emulator's jobs hold, per pool id: kept on the resource (`sys.held`)."""
+        held: dict[str, int] | None = resource.sys.get("held")
+        if held is None:  # state written by an emulator that counted on every read
+            held = {}
+            for job in self._store.jobs_on(resource.name, HOLDING):
+                for pool_id, count in job.sys.get("holds", {}).items():
+                    held[pool_id] = held.get(pool_id, 0) + int(count)
+            resource.sys["held"] = held
+            self._store.update(resource)
         return held
 
     def _resource_view(self, resource: Entity) -> dict[str, Any]:
         view = copy.deepcopy(resource.doc)
-        held = self._held(resource.name)
+        held = self._held(resource)
         extra: Mapping[str, int] = resource.sys.get("extraUsed", {})
         for pool in view.get("resourcePools", []):
             pool_id = pool.get("id", "")
@@ -394,6 +406,8 @@ class Service:
             job = Entity(name, "job", parent, doc)
             job.sys["duration"] = _duration(labels, self.settings.job_duration)
             job.sys["outcome"] = _outcome(labels)
+            if ERROR_LABEL in labels:
+                job.sys["errorMessage"] = labels[ERROR_LABEL]
             resource_id = doc["jobSpec"].get("persistentResourceId", "")
             if not resource_id:
                 self._start_job(job, now, {})
@@ -406,9 +420,9 @@ class Service:
                 )
             resource = self._resource(f"{parent}/persistentResources/{resource_id}")
             job.resource = resource.name
-            decision, holds = self._judge(doc, resource)
-            if decision == "run" and not self._store.jobs_on(resource.name, (QUEUED,)):
-                self._start_job(job, now, holds)
+            admission = admit(doc, self._resource_view(resource))
+            if admission.holds is not None and not self._store.has_jobs_on(resource.name, QUEUED):
+                self._start_job(job, now, admission.holds, resource)
             else:
                 self._set_job_state(job, QUEUED, now)
             self._store.insert(job)
@@ -468,40 +482,6 @@ class Service:
             raise not_found(name, "CustomJob")
         return job
 
-    def _judge(self, job: Mapping[str, Any], resource: Entity) -> tuple[str, dict[str, int]]:
-        """("run", replicas to hold per pool) or ("wait", {}); raise when it can never run."""
-        verdict = self._evaluate(job, self._resource_view(resource))
-        findings = list(verdict.findings)
-        refusals = [
-            f
-            for f in findings
-            if f.severity == "block"
-            and f.code not in ("replicas-busy", "state-not-ready", "state-failed")
-        ]
-        if refusals:
-            raise ApiError(
-                "INVALID_ARGUMENT",
-                f"The CustomJob cannot run on PersistentResource {resource.name}: "
-                + " ".join(f.message for f in refusals),
-                [(_finding_field(f), f.message) for f in refusals],
-            )
-        failed = [f for f in findings if f.code == "state-failed"]
-        if failed:
-            raise failed_precondition(
-                f"The CustomJob cannot run on PersistentResource {resource.name}: "
-                + " ".join(f.message for f in failed)
-            )
-        if any(f.code in ("replicas-busy", "state-not-ready") for f in findings):
-            return "wait", {}
-        if resource.state != "RUNNING":
-            return "wait", {}
-        # Hold exactly what the rules counted (a pool without replicaCount asks for 1).
-        asked = {report.index: report.asked for report in verdict.pools}
-        holds: dict[str, int] = {}
-        for index, pool_id in dict(verdict.assignment).items():
-            holds[pool_id] = holds.get(pool_id, 0) + asked[int(index)]
-        return "run", holds
-
     def _admit_queued(self, name: str, at: float) -> None:
         """Start queued jobs on a resource, oldest first, while they fit."""
         resource = self._store.get(name)
@@ -509,24 +489,40 @@ class Service:
             return
         for job in self._store.jobs_on(name, (QUEUED,)):
             try:
-                decision, holds = self._judge(job.doc, resource)
+                admission = admit(job.doc, self._resource_view(resource))
             except ApiError as refusal:
                 # the resource changed under a waiting job so that it can never run
                 self._end_job(job, FAILED, at)
                 job.doc["error"] = {"code": 9, "message": refusal.message}
                 self._store.update(job)
                 continue
-            if decision != "run":
+            if admission.holds is None:
                 return
-            self._start_job(job, at, holds)
+            self._start_job(job, at, admission.holds, resource)
             self._store.update(job)
 
-    def _start_job(self, job: Entity, at: float, holds: Mapping[str, int]) -> None:
+    def _start_job(
+        self, job: Entity, at: float, holds: Mapping[str, int], resource: Entity | None = None
+    ) -> None:
+        """PENDING now, RUNNING after the pending delay; `resource` counts the replicas held."""
         self._set_job_state(job, PENDING, at)
         job.sys["holds"] = dict(holds)
         job.due = at + self.settings.pending_seconds
+        if resource is not None and holds:
+            held = self._held(resource)
+            for pool_id, count in holds.items():
+                held[pool_id] = held.get(pool_id, 0) + count
+            self._store.update(resource)
 
     def _end_job(self, job: Entity, state: str, at: float) -> None:
+        """End a job in `state`; the replicas it held are free again."""
+        if job.state in HOLDING and job.resource and job.sys.get("holds"):
+            resource = self._store.get(job.resource)
+            if resource is not None:
+                held = self._held(resource)
+                for pool_id, count in job.sys["holds"].items():
+                    held[pool_id] = max(0, held.get(pool_id, 0) - int(count))
+                self._store.update(resource)
         self._set_job_state(job, state, at)
         job.doc["endTime"] = rfc3339(at)
         job.due = None
@@ -655,7 +651,7 @@ def _new_resource_doc(name: str, body: Mapping[str, Any], at: float) -> dict[str
                 f"persistent_resource.resource_pools[{index}].id",
             )
         used_ids.add(pool["id"])
-        _fill_disk(pool)
+        _check_machine_and_disk(pool, f"persistent_resource.resource_pools[{index}]")
     _check_labels(doc.get("labels", {}), "persistent_resource.labels")
     doc.update(
         name=name,
@@ -734,14 +730,39 @@ def _pool_id(machine: Mapping[str, Any], used: set[str]) -> str:
     return candidate
 
 
-def _fill_disk(pool: dict[str, Any]) -> None:
-    """The API's disk defaults: pd-ssd (hyperdisk-balanced on a3-ultragpu), 100 GB."""
+def _check_machine_and_disk(pool: dict[str, Any], where: str) -> None:
+    """Refuse a machine type or boot disk type the service does not offer, then fill in the
+    disk defaults (`machines`), as a GET shows them."""
+    field = where.split(".", 1)[1]  # the service names fields from inside the request's message
+    machine_type = pool["machineSpec"]["machineType"]
     disk = pool.setdefault("diskSpec", {})
-    if not disk.get("bootDiskType"):
-        ultra = pool["machineSpec"]["machineType"].startswith("a3-ultragpu")
-        disk["bootDiskType"] = "hyperdisk-balanced" if ultra else "pd-ssd"
+    wrong: list[tuple[str, str]] = []
+    if not is_machine_type(machine_type):
+        wrong.append(
+            (
+                f"{field}.machine_spec.machine_type",
+                f'Machine type "{machine_type}" is not supported.',
+            )
+        )
+    disk_type = disk.get("bootDiskType")
+    if disk_type and disk_type not in BOOT_DISK_TYPES:
+        wrong.append(
+            (
+                f"{field}.disk_spec.boot_disk_type",
+                f'Boot disk type "{disk_type}" is not supported; the supported types are'
+                f" {', '.join(BOOT_DISK_TYPES)}.",
+            )
+        )
+    if int(disk.get("bootDiskSizeGb", 0)) < 0:
+        wrong.append(
+            (f"{field}.disk_spec.boot_disk_size_gb", "Boot disk size must not be negative.")
+        )
+    if wrong:
+        raise found_errors(wrong)
+    if not disk_type:
+        disk["bootDiskType"] = default_boot_disk_type(machine_type)
     if not disk.get("bootDiskSizeGb"):
-        disk["bootDiskSizeGb"] = 100
+        disk["bootDiskSizeGb"] = DEFAULT_BOOT_DISK_SIZE_GB
 
 
 def _check_labels(labels: Mapping[str, str], where: str) -> None:
@@ -796,7 +817,7 @@ def _check_worker_pool(pool: dict[str, Any], where: str) -> None:
         raise invalid(
             f"{where} must set exactly one of container_spec and python_package_spec.", where
         )
-    _fill_disk(pool)
+    _check_machine_and_disk(pool, where)
 
 
 def _duration(labels: Mapping[str, str], default: float) -> float:
@@ -819,16 +840,6 @@ def _outcome(labels: Mapping[str, str]) -> str:
             f"custom_job.labels[{OUTCOME_LABEL!r}]",
         )
     return _OUTCOMES[text]
-
-
-def _finding_field(finding: Any) -> str:
-    """The request field a finding is about, in proto names as Google's errors give them."""
-    pool = getattr(finding, "pool", None)
-    field = getattr(finding, "field", None) or ""
-    where = "custom_job" if pool is None else f"custom_job.job_spec.worker_pool_specs[{pool}]"
-    if not field or "," in field or pool is None:
-        return where
-    return f"{where}.{re.sub(r'(?<!^)(?=[A-Z])', '_', field).lower()}"
 
 
 def _page(

@@ -68,8 +68,9 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
 
     def setup(self) -> None:
-        self.timeout = self.server.read_timeout  # StreamRequestHandler applies it to the socket
         super().setup()
+        # StreamRequestHandler would set a class-wide `timeout`; this server's is its own
+        self.connection.settimeout(self.server.read_timeout)
 
     def do_GET(self) -> None:
         self._serve()
@@ -136,9 +137,7 @@ class Emulator:
         self.service = Service(Store(data_dir), self.clock, self._defaults)
         self.faults = Faults()
         try:
-            self._httpd = _HttpServer(
-                (host, port), Api(self.service, self.faults), read_timeout
-            )
+            self._httpd = _HttpServer((host, port), Api(self.service, self.faults), read_timeout)
         except OSError:
             self.service.close()
             raise

@@ -62,10 +62,7 @@ class Store:
     """SQLite-backed entities; in memory when `data_dir` is None."""
 
     def __init__(self, data_dir: Path | None) -> None:
-        if data_dir is None:
-            target = ":memory:"
-        else:
-            target = _private_file(data_dir, DB_FILE)
+        target = ":memory:" if data_dir is None else _private_file(data_dir, DB_FILE)
         # One connection used from many server threads, always under the model's lock.
         self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
@@ -146,15 +143,29 @@ class Store:
                 return
             after = rows[-1]["seq"]
 
-    def jobs_on(self, resource: str, states: Sequence[str]) -> list[Entity]:
-        """The jobs on a persistent resource in any of `states`, in creation order."""
+    def jobs_on(self, resource: str, states: Sequence[str]) -> Iterator[Entity]:
+        """The jobs on a persistent resource in any of `states`, in creation order, read a
+        batch at a time (a job changed meanwhile is seen as it is when its batch is read)."""
         marks = ", ".join("?" for _ in states)
-        rows = self._db.execute(
-            f"SELECT * FROM entities WHERE kind = 'job' AND resource = ? AND state IN ({marks})"
-            " ORDER BY seq",
-            (resource, *states),
-        ).fetchall()
-        return [_entity(row) for row in rows]
+        after = 0
+        while True:
+            rows = self._db.execute(
+                f"SELECT * FROM entities WHERE kind = 'job' AND resource = ? AND seq > ?"
+                f" AND state IN ({marks}) ORDER BY seq LIMIT ?",
+                (resource, after, *states, _BATCH),
+            ).fetchall()
+            yield from (_entity(row) for row in rows)
+            if len(rows) < _BATCH:
+                return
+            after = rows[-1]["seq"]
+
+    def has_jobs_on(self, resource: str, state: str) -> bool:
+        """Whether any job on a persistent resource is in `state`."""
+        row = self._db.execute(
+            "SELECT 1 FROM entities WHERE kind = 'job' AND resource = ? AND state = ? LIMIT 1",
+            (resource, state),
+        ).fetchone()
+        return row is not None
 
     def next_due(self, until: float | None = None) -> Entity | None:
         """The entity whose timed transition comes first (no later than `until`, if given)."""

@@ -137,8 +137,8 @@ def test_gcloud_shows_why_a_job_is_refused(env: dict[str, str], clean_emulator: 
         "accelerator-type=NVIDIA_TESLA_A100,container-image-uri=gcr.io/p1/trainer",
     )
     assert refused.returncode == 1
-    assert "INVALID_ARGUMENT: The CustomJob cannot run on PersistentResource" in refused.stderr
-    assert "this can never fit" in refused.stderr
+    assert "INVALID_ARGUMENT: List of found errors:" in refused.stderr
+    assert "Worker pool 0 asks for 3 replicas; resource pool" in refused.stderr
 
 
 def test_gcloud_sees_permission_denied(env: dict[str, str], clean_emulator: Emulator) -> None:
@@ -151,3 +151,35 @@ def test_gcloud_sees_permission_denied(env: dict[str, str], clean_emulator: Emul
     assert "PERMISSION_DENIED: Permission 'aiplatform.persistentResources.get' denied" in (
         denied.stderr
     )
+
+
+@pytest.mark.parametrize(
+    ("pool", "words"),
+    [
+        pytest.param(
+            "machine-type=n1-standard-4,disk-type=pd-balanced",
+            'Boot disk type "pd-balanced" is not supported',
+            id="disk-type",
+        ),
+        pytest.param(
+            "machine-type=totally-bogus-99", 'Machine type "totally-bogus-99"', id="machine-type"
+        ),
+    ],
+)
+def test_gcloud_is_refused_a_pool_the_service_does_not_offer(
+    env: dict[str, str], clean_emulator: Emulator, pool: str, words: str
+) -> None:
+    refused = gcloud(
+        env,
+        "ai",
+        "persistent-resources",
+        "create",
+        REGION,
+        "--persistent-resource-id=pr1",
+        f"--resource-pool-spec=replica-count=1,{pool}",
+    )
+    assert refused.returncode == 1
+    assert "INVALID_ARGUMENT: List of found errors:" in refused.stderr
+    assert words in refused.stderr
+    assert clean_emulator.custom_jobs("p1", "us-central1") == []
+    assert gcloud_json(env, "ai", "persistent-resources", "list", REGION) == []

@@ -120,21 +120,25 @@ ADMISSION = [
         {},
         [gpu_pool(3)],
         {},
-        ("INVALID_ARGUMENT", "never holds more than 2: this can never fit"),
+        ("INVALID_ARGUMENT", "Worker pool 0 asks for 3 replicas; resource pool"),
         id="asks-more-than-the-ceiling",
     ),
     pytest.param(
         {},
         [cpu_pool(1)],
         {},
-        ("INVALID_ARGUMENT", "worker pool 0 (n1-standard-4, pd-ssd 100 GB) matches no resource"),
+        (
+            "INVALID_ARGUMENT",
+            "worker pool 0 (machine_type=n1-standard-4, boot_disk_type=pd-ssd,"
+            " boot_disk_size_gb=100) match no resource pool",
+        ),
         id="matches-no-pool",
     ),
     pytest.param(
         {},
         [gpu_pool(1, diskSpec={"bootDiskType": "pd-standard"})],
         {},
-        ("INVALID_ARGUMENT", "diskSpec.bootDiskType asked 'pd-standard', offered 'pd-ssd'"),
+        ("INVALID_ARGUMENT", "boot_disk_type=pd-standard, boot_disk_size_gb=100) match no"),
         id="differs-in-disk-type",
     ),
     pytest.param(
@@ -190,13 +194,41 @@ def test_a_job_on_a_persistent_resource_is_admitted_by_the_rules(
     assert world.service.list_jobs(PARENT, "", 0, "").items == []
 
 
-def test_a_refusal_names_the_pool_and_field(world: World) -> None:
+@pytest.mark.parametrize(
+    ("pools", "spec", "field"),
+    [
+        pytest.param(
+            [gpu_pool(1), gpu_pool(1, diskSpec={"bootDiskType": "pd-standard"})],
+            {},
+            "job_spec.worker_pool_specs[1]",
+            id="pool",
+        ),
+        pytest.param(
+            [gpu_pool(1), gpu_pool(2)], {}, "job_spec.worker_pool_specs", id="pools-together"
+        ),
+        pytest.param(
+            [gpu_pool(1)], {"network": "projects/1/global/networks/a"}, "job_spec.network", id="net"
+        ),
+    ],
+)
+def test_a_refusal_is_worded_as_the_service_words_it(
+    world: World, pools: list[dict[str, Any]], spec: dict[str, Any], field: str
+) -> None:
     world.resource()
     with pytest.raises(ApiError) as error:
-        world.job(gpu_pool(1, diskSpec={"bootDiskType": "pd-standard"}))
-    assert error.value.violations[0][0] == (
-        "custom_job.job_spec.worker_pool_specs[0].disk_spec.boot_disk_type"
-    )
+        world.job(*pools, **spec)
+    assert error.value.status == "INVALID_ARGUMENT"
+    assert [f for f, _ in error.value.violations] == [field]
+    assert error.value.message.startswith(f"List of found errors:\t1.Field: {field}; Message: ")
+    assert error.value.message.endswith(".\t")
+
+
+def test_a_job_fits_any_of_several_pools_of_its_spec(world: World) -> None:
+    world.resource("pr1", gpu_pool(1, id="small"), gpu_pool(2, id="big"))
+    job = world.job(gpu_pool(2), {}, gpu_pool(1))
+    assert world.state(job) == "JOB_STATE_PENDING"
+    assert world.used() == [1, 2]
+    assert world.state(world.job(gpu_pool(1))) == "JOB_STATE_QUEUED"
 
 
 def test_a_job_waiting_for_a_resource_to_provision_starts_when_it_runs(world: World) -> None:
@@ -413,6 +445,39 @@ def test_a_bad_job_is_refused(world: World, body: dict[str, Any], words: str) ->
     with pytest.raises(ApiError, match=words) as error:
         world.service.create_job(PARENT, body)
     assert error.value.status == "INVALID_ARGUMENT"
+
+
+BAD_MACHINES = [
+    pytest.param({"machineType": "totally-bogus-99"}, {}, "Machine type", id="bogus-machine"),
+    pytest.param({"machineType": "n1-custom-4-16384"}, {}, "Machine type", id="custom-machine"),
+    pytest.param({"machineType": "n1"}, {}, "Machine type", id="family-only"),
+    pytest.param(
+        {"machineType": "n1-standard-4"}, {"bootDiskType": "pd-balanced"}, "Boot disk", id="disk"
+    ),
+]
+
+
+@pytest.mark.parametrize(("machine", "disk", "words"), BAD_MACHINES)
+def test_a_resource_pool_the_service_does_not_offer_is_refused(
+    world: World, machine: dict[str, Any], disk: dict[str, Any], words: str
+) -> None:
+    pool = {"machineSpec": machine, "diskSpec": disk, "replicaCount": "1"}
+    with pytest.raises(ApiError, match=words) as error:
+        world.service.create_resource(PARENT, "pr1", {"resourcePools": [cpu_pool(), pool]})
+    assert error.value.status == "INVALID_ARGUMENT"
+    assert error.value.violations[0][0].startswith("resource_pools[1].")
+    assert world.service.list_resources(PARENT, 0, "").items == []
+
+
+@pytest.mark.parametrize(("machine", "disk", "words"), BAD_MACHINES)
+def test_a_worker_pool_the_service_does_not_offer_is_refused(
+    world: World, machine: dict[str, Any], disk: dict[str, Any], words: str
+) -> None:
+    pool = {"machineSpec": machine, "diskSpec": disk, "replicaCount": "1"}
+    with pytest.raises(ApiError, match=words) as error:
+        world.job(pool, resource=None)
+    assert error.value.status == "INVALID_ARGUMENT"
+    assert error.value.violations[0][0].startswith("job_spec.worker_pool_specs[0].")
 
 
 def test_a_job_on_a_missing_resource_is_not_found(world: World) -> None:

@@ -156,7 +156,7 @@ def test_the_sdk_sees_refusals_and_denials_as_its_exceptions(
     clean_emulator.add_persistent_resource(
         "p1", "us-central1", "pr1", {"resourcePools": [gpu_pool(1)]}
     )
-    with pytest.raises(exceptions.BadRequest, match="this can never fit"):
+    with pytest.raises(exceptions.BadRequest, match="Worker pool 0 asks for 2 replicas"):
         jobs.create_custom_job(
             parent=PARENT,
             custom_job=types.CustomJob.from_json(json.dumps(job_body(gpu_pool(2)))),
