@@ -2,8 +2,9 @@
 
 `evaluate(job, resource)` takes two plain REST bodies (camelCase, as the API sends them) and
 returns a `Verdict`: every finding, which resource pool each worker pool goes to, and a
-per-pool report. No I/O and no SDK here, so the CLI, the Python API and the emulator's
-admission control all judge a job the same way.
+per-pool report. No SDK and no I/O but prgcloud's own `--worker-pool-spec` schema (read when a
+fix must name a value, so that no fix names one prgcloud would refuse), so the CLI and the
+Python API judge a job the same way.
 
 Readings of the rules where the REST shape leaves a choice:
 - proto3 JSON omits zeros and empty strings, so `0` / `""` mean "absent" and get the default;
@@ -19,6 +20,8 @@ import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from prgcloud import schemas
 
 Severity = Literal["block", "wait", "warn"]
 
@@ -303,7 +306,7 @@ def _pool_findings(
         else:
             nearest, differs = _nearest(pool.key, resource_pools)
             unmatched[pool.index] = (nearest, differs)
-            findings.append(_no_match_finding(pool, nearest, differs, label))
+            findings.append(_no_match_finding(pool, nearest, differs, resource_pools, label))
 
     chosen = _best_assignment(job_pools, candidates)
     load: dict[int, int] = {}
@@ -425,8 +428,70 @@ def _key_fix(pool: _JobPool, offered: Mapping[str, Any], differs: Sequence[str])
     return f"in worker pool {pool.index}, " + "; ".join(clauses)
 
 
+def _unaskable(offered: Mapping[str, Any], differs: Sequence[str]) -> str | None:
+    """Why a worker pool cannot be changed into `offered` in the fields that differ, because
+    prgcloud's `--worker-pool-spec` refuses the value (None: it can)."""
+    keys = schemas.worker_pool_spec()["properties"]
+    disk_types: list[str] = keys["disk-type"]["enum"]
+    low, high = keys["disk-size"]["minimum"], keys["disk-size"]["maximum"]
+    disk_type = offered["diskSpec.bootDiskType"]
+    size = offered["diskSpec.bootDiskSizeGb"]
+    accelerator = offered["machineSpec.acceleratorType"]
+    if "diskSpec.bootDiskType" in differs and disk_type not in disk_types:
+        return (
+            f"boots from disk type {disk_type!r}, which a job cannot ask for (disk-type takes "
+            f"{', '.join(disk_types[:-1])} or {disk_types[-1]})"
+        )
+    if "diskSpec.bootDiskSizeGb" in differs and not low <= size <= high:
+        return (
+            f"boots from a {size} GB disk, which a job cannot ask for (disk-size takes "
+            f"{low} to {high})"
+        )
+    if (
+        "machineSpec.acceleratorType" in differs
+        and accelerator != UNSPECIFIED_ACCELERATOR
+        and accelerator not in schemas.accelerator_types("v1")
+    ):
+        return f"has accelerator {accelerator!r}, which accelerator-type does not take"
+    if "machineSpec.machineType" in differs and not offered["machineSpec.machineType"]:
+        return "names no machine type"
+    return None
+
+
+def _no_match_fix(
+    pool: _JobPool,
+    nearest: _ResourcePool,
+    differs: tuple[str, ...],
+    resource_pools: Sequence[_ResourcePool],
+    label: str,
+) -> str:
+    """How to make the worker pool match the nearest pool; when a job cannot ask for what that
+    pool offers, say so, and how to match the nearest pool it can ask for instead."""
+    why = _unaskable(nearest.key, differs)
+    if why is None:
+        return _key_fix(pool, nearest.key, differs)
+    askable = [
+        rp for rp in resource_pools if _unaskable(rp.key, _differing(pool.key, rp.key)) is None
+    ]
+    other, other_differs = _nearest(pool.key, askable)
+    if other is None:
+        return (
+            f"resource pool {nearest.id!r} {why}, and no other resource pool of {label} can be "
+            "asked for instead: use another persistent resource, or submit the job without "
+            "--persistent-resource-id"
+        )
+    return (
+        f"resource pool {nearest.id!r} {why}; to run on resource pool {other.id!r} instead, "
+        + _key_fix(pool, other.key, other_differs)
+    )
+
+
 def _no_match_finding(
-    pool: _JobPool, nearest: _ResourcePool | None, differs: tuple[str, ...], label: str
+    pool: _JobPool,
+    nearest: _ResourcePool | None,
+    differs: tuple[str, ...],
+    resource_pools: Sequence[_ResourcePool],
+    label: str,
 ) -> Finding:
     described = _describe_key(pool.key)
     if nearest is None:
@@ -460,7 +525,7 @@ def _no_match_finding(
         offered=offered,
         message=f"worker pool {pool.index} ({described}) matches no resource pool of {label}; "
         f"the nearest, {nearest.id!r} ({_describe_key(nearest.key)}), differs in: {differences}.",
-        fix=_key_fix(pool, nearest.key, differs),
+        fix=_no_match_fix(pool, nearest, differs, resource_pools, label),
     )
 
 
@@ -558,6 +623,17 @@ def _replica_findings(
                 if room
                 else f"fewer replicas across worker pools {_listed(indices)}"
             )
+            fix = (
+                f"ask for at most {_replicas(rp.ceiling)} in resource pool {rp.id!r} "
+                f"({target}), or raise the pool's replica count or autoscaling maximum"
+            )
+            if rp.ceiling < len(members):  # each worker pool asks for one replica at least
+                fix = (
+                    f"resource pool {rp.id!r} holds {_replicas(rp.ceiling)}, fewer than the "
+                    f"{len(members)} worker pools assigned to it need (one each): raise the "
+                    "pool's replica count or autoscaling maximum, or use another persistent "
+                    "resource"
+                )
             yield Finding(
                 severity="block",
                 code="exceeds-ceiling",
@@ -567,11 +643,24 @@ def _replica_findings(
                 offered=rp.ceiling,
                 message=f"{who} for {_replicas(asked)} of resource pool {rp.id!r} of {label}, "
                 f"which never holds more than {rp.ceiling}: this can never fit.",
-                fix=f"ask for at most {_replicas(rp.ceiling)} in resource pool {rp.id!r} "
-                f"({target}), or raise the pool's replica count or autoscaling maximum",
+                fix=fix,
             )
         elif asked > rp.free:
-            together = f" in worker pools {_listed(indices)} together" if len(members) > 1 else ""
+            if rp.free < len(members):  # not even one replica each: only waiting helps
+                fix = (
+                    f"cancel a job that holds replicas of resource pool {rp.id!r}, "
+                    "or wait with --wait-for-capacity"
+                )
+            elif len(members) == 1:
+                fix = (
+                    f"replica-count={rp.free} in worker pool {members[0].index}, "
+                    "or wait with --wait-for-capacity"
+                )
+            else:
+                fix = (
+                    f"ask for at most {_replicas(rp.free)} in worker pools {_listed(indices)} "
+                    "together, or wait with --wait-for-capacity"
+                )
             yield Finding(
                 severity="wait",
                 code="replicas-busy",
@@ -581,8 +670,7 @@ def _replica_findings(
                 offered=rp.free,
                 message=f"{who} for {_replicas(asked)} of resource pool {rp.id!r} of {label}, "
                 f"which has {rp.free} free now ({rp.used} of {rp.ceiling} in use by other jobs).",
-                fix=f"ask for at most {_replicas(rp.free)}{together}, "
-                "or wait with --wait-for-capacity",
+                fix=fix,
             )
 
 

@@ -462,17 +462,61 @@ def test_accelerator_the_pool_lacks_is_to_be_removed() -> None:
 
 
 def test_busy_pool_says_how_many_are_free_and_how_to_wait() -> None:
-    verdict = evaluate(job(pool(), pool(replicas=2)), resource(rpool(replicas=3, used=2)))
+    verdict = evaluate(job(pool(), pool(replicas=2)), resource(rpool(replicas=4, used=2)))
     (finding,) = verdict.waits
-    assert (finding.asked, finding.offered) == (3, 1)
+    assert (finding.asked, finding.offered) == (3, 2)
     assert (
-        finding.fix == "ask for at most 1 replica in worker pools 0 and 1 together, "
+        finding.fix == "ask for at most 2 replicas in worker pools 0 and 1 together, "
         "or wait with --wait-for-capacity"
     )
     assert [(r.asked, r.load, r.free, r.ceiling) for r in verdict.pools] == [
-        (1, 3, 1, 3),
-        (2, 3, 1, 3),
+        (1, 3, 2, 4),
+        (2, 3, 2, 4),
     ]
+
+
+@pytest.mark.parametrize(
+    ("pools", "used", "fix"),
+    [
+        pytest.param(
+            [pool(replicas=2)],
+            2,
+            "replica-count=1 in worker pool 0, or wait with --wait-for-capacity",
+            id="one-pool",
+        ),
+        pytest.param(
+            [pool()],
+            3,
+            "cancel a job that holds replicas of resource pool 'p1', "
+            "or wait with --wait-for-capacity",
+            id="none-free",
+        ),
+        pytest.param(
+            [pool(), pool()],
+            2,
+            "cancel a job that holds replicas of resource pool 'p1', "
+            "or wait with --wait-for-capacity",
+            id="fewer-free-than-pools",
+        ),
+    ],
+)
+def test_a_busy_pool_never_advises_asking_for_no_replicas(
+    pools: list[dict[str, Any]], used: int, fix: str
+) -> None:
+    (finding,) = evaluate(job(*pools), resource(rpool(replicas=3, used=used))).waits
+    assert finding.fix == fix
+
+
+def test_a_disk_a_job_cannot_ask_for_is_said_and_another_pool_suggested() -> None:
+    (finding,) = evaluate(
+        job(pool()),
+        resource(rpool("odd", disk="pd-balanced"), rpool("ok", "n1-standard-8")),
+    ).blocks
+    assert finding.fix == (
+        "resource pool 'odd' boots from disk type 'pd-balanced', which a job cannot ask for"
+        " (disk-type takes pd-ssd, pd-standard or hyperdisk-balanced); to run on resource pool"
+        " 'ok' instead, in worker pool 0, set machine-type=n1-standard-8"
+    )
 
 
 def test_over_the_ceiling_says_it_can_never_fit() -> None:
