@@ -291,3 +291,25 @@ def test_the_database_is_readable_by_its_owner_only(
             f.name: 0o600 for f in files
         }
     assert stat.S_IMODE(state.stat().st_mode) == 0o700
+
+
+def test_answers_leave_at_once_without_waiting_for_an_ack(clean_emulator: Emulator) -> None:
+    # Nagle's algorithm would hold each keep-alive answer's last segment for a delayed ACK
+    seen: list[int] = []
+    server = clean_emulator._httpd
+    finish = server.finish_request
+
+    def recording(request: socket.socket, address: Any) -> None:
+        finish(request, address)
+        seen.append(request.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    server.finish_request = recording  # type: ignore[method-assign]
+    try:
+        assert call(clean_emulator.url, "GET", "/emulator/health")[0] == 200
+        deadline = time.monotonic() + 30  # the server thread records once the client has gone
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        del server.finish_request
+    assert seen
+    assert all(seen)

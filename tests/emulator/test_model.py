@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from emulator_helpers import PARENT, World, cpu_pool, gpu_pool, job_body
 
+from prgcloud.emulator import store as store_module
 from prgcloud.emulator.errors import ApiError
 from prgcloud.emulator.store import Store
 
@@ -484,3 +485,35 @@ def test_a_job_on_a_missing_resource_is_not_found(world: World) -> None:
     with pytest.raises(ApiError, match="persistentResources/nope is not found") as error:
         world.job(cpu_pool(), resource="nope")
     assert error.value.status == "NOT_FOUND"
+
+
+def test_reading_a_resource_reads_none_of_its_jobs(world: World) -> None:
+    world.resource("pr1", gpu_pool(100))
+    for _ in range(20):
+        world.job(gpu_pool(1))
+    world.advance(1)
+    statements: list[str] = []
+    world.store._db.set_trace_callback(statements.append)
+    assert world.used() == [20]
+    world.store._db.set_trace_callback(None)
+    assert statements
+    assert not [s for s in statements if "'job'" in s], statements
+
+
+def test_a_page_of_jobs_decodes_about_a_page_of_rows(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(600):
+        world.job(cpu_pool(), resource=None)
+    decoded = 0
+    decode = store_module._entity
+
+    def counting(row: Any) -> Any:
+        nonlocal decoded
+        decoded += 1
+        return decode(row)
+
+    monkeypatch.setattr(store_module, "_entity", counting)
+    page = world.service.list_jobs(PARENT, "", 2, "")
+    assert len(page.items) == 2
+    assert decoded <= 300
