@@ -27,9 +27,21 @@ in background threads of the test process, state in memory. Its delays are short
     emulator.reset()                         no resources, jobs, faults; TEST_SETTINGS; real time
 
 The emulator is shared by the whole session: a test that changes it should start from
-`clean_emulator` (the same object, reset first). Jobs end after `job_duration` (label
-`emulator-duration-seconds` overrides it per job; label `emulator-outcome: failed` makes one
-fail). Requests need any `Authorization: Bearer` token.
+`clean_emulator` (the same object, reset first). Jobs end after `job_duration`; per job, labels
+say how:
+    emulator-duration-seconds: "30"          runs 30 s (after PENDING's pending_seconds)
+    emulator-outcome: failed                 ends FAILED, with error {"code": 13, "message":
+                                             "The replica workerpool0-0 exited with a
+                                             non-zero status of 1."}
+    emulator-error-message: oom-killed       that error.message instead (a label value:
+                                             lowercase letters, digits, - and _)
+Requests need any `Authorization: Bearer` token.
+
+Like Vertex AI, the emulator judges jobs on a persistent resource itself (from Google's
+documentation, not through prgcloud's pre-check): a machine, disk, network or CMEK key that
+matches no pool, or more replicas than a pool holds, is 400 INVALID_ARGUMENT ("List of found
+errors: ..."); a job that fits but finds the replicas busy is QUEUED. An unknown machine type
+or boot disk type (pd-ssd, pd-standard and hyperdisk-balanced are the documented ones) is 400.
 
 `gcloud_env` (function scope) is an environment for running the real gcloud against the
 emulator: a fresh temporary CLOUDSDK_CONFIG, a token file, prompts and update checks off, no

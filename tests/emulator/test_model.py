@@ -517,3 +517,26 @@ def test_a_page_of_jobs_decodes_about_a_page_of_rows(
     page = world.service.list_jobs(PARENT, "", 2, "")
     assert len(page.items) == 2
     assert decoded <= 300
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        pytest.param(
+            {}, "The replica workerpool0-0 exited with a non-zero status of 1.", id="default"
+        ),
+        pytest.param({"emulator-error-message": "oom-killed"}, "oom-killed", id="label"),
+    ],
+)
+def test_a_job_made_to_fail_says_why(
+    world: World, labels: dict[str, str], message: str
+) -> None:
+    job = world.job(
+        cpu_pool(),
+        resource=None,
+        labels={"emulator-outcome": "failed", "emulator-duration-seconds": "5", **labels},
+    )
+    world.advance(10)
+    failed = world.service.get_job(job["name"])
+    assert failed["state"] == "JOB_STATE_FAILED"
+    assert failed["error"] == {"code": 13, "message": message}
