@@ -271,14 +271,8 @@ class Service:
     def delete_resource(self, name: str, version: str = "v1") -> Operation:
         """Start deleting: STOPPING now, gone after the stop delay; its jobs fail."""
         with self._session() as now:
-            resource = self._resource(name)
-            if resource.state == "STOPPING":
+            if self._resource(name).state == "STOPPING":
                 raise failed_precondition(f"PersistentResource {name} is already being deleted.")
-            self._finish_operation(
-                resource.sys.pop("operation", None),
-                now,
-                error={"code": 1, "message": "The persistent resource was deleted."},
-            )
             for job in self._store.jobs_on(name, ACTIVE):
                 self._end_job(job, FAILED, now)
                 job.doc["error"] = {
@@ -286,6 +280,12 @@ class Service:
                     "message": f"The persistent resource {name} was deleted.",
                 }
                 self._store.update(job)
+            resource = self._resource(name)  # read after its jobs have given back their replicas
+            self._finish_operation(
+                resource.sys.pop("operation", None),
+                now,
+                error={"code": 1, "message": "The persistent resource was deleted."},
+            )
             operation = self._new_operation(
                 resource.parent,
                 name,

@@ -318,6 +318,8 @@ def test_deleting_a_resource_fails_its_jobs(world: World) -> None:
     for job in (running, queued):
         assert world.service.get_job(job["name"])["error"]["code"] == 9
         assert world.state(job) == "JOB_STATE_FAILED"
+    assert world.service.get_resource(PR1)["state"] == "STOPPING"
+    assert world.used() == [0]
 
 
 def test_a_pool_used_by_jobs_outside_the_emulator_leaves_less_room(world: World) -> None:
