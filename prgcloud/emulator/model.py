@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from prgcloud.emulator.admission import admit
 from prgcloud.emulator.clock import Clock, rfc3339
@@ -78,6 +78,7 @@ _OUTCOMES = {"succeeded": SUCCEEDED, "failed": FAILED}
 _RESOURCE_ID = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 _LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+T = TypeVar("T")
 _DEFAULT_PAGE_SIZE = 100
 _MAX_PAGE_SIZE = 1000
 
@@ -260,7 +261,7 @@ class Service:
         """The persistent resources of a location, in creation order."""
         with self._session():
             return _page(
-                lambda after: self._store.children("resource", parent, after),
+                ((e.seq, e) for e in self._store.children("resource", parent, _after(page_token))),
                 lambda _entity: True,
                 self._resource_view,
                 page_size,
@@ -438,9 +439,9 @@ class Service:
         predicate = compile_filter(filter_text)
         with self._session():
             return _page(
-                lambda after: self._store.children("job", parent, after),
-                lambda entity: predicate(entity.doc),
-                lambda entity: entity.doc,  # read afresh from the store: nobody shares it
+                self._store.child_docs("job", parent, _after(page_token, filter_text)),
+                predicate,
+                lambda doc: doc,  # decoded afresh from the store: nobody shares it
                 page_size,
                 page_token,
                 filter_text,
@@ -843,28 +844,32 @@ def _outcome(labels: Mapping[str, str]) -> str:
 
 
 def _page(
-    read: Callable[[int], Iterable[Entity]],
-    keep: Callable[[Entity], bool],
-    view: Callable[[Entity], dict[str, Any]],
+    rows: Iterable[tuple[int, T]],
+    keep: Callable[[T], bool],
+    view: Callable[[T], dict[str, Any]],
     page_size: int,
     page_token: str,
     query: str,
 ) -> Page:
-    """One page: the entities `read(after)` yields that `keep` keeps, at most a page of them."""
+    """One page of the (seq, item) `rows` that `keep` keeps, read no further than a page."""
     if page_size < 0:
         raise invalid("page_size must not be negative.", "page_size")
     size = min(page_size or _DEFAULT_PAGE_SIZE, _MAX_PAGE_SIZE)
-    after = _read_token(page_token, query) if page_token else 0
-    shown: list[Entity] = []
-    for entity in read(after):
-        if not keep(entity):
+    shown: list[tuple[int, T]] = []
+    for seq, item in rows:
+        if not keep(item):
             continue
         if len(shown) == size:  # one more exists: the page ends here, with a token
-            raw = json.dumps({"after": shown[-1].seq, "query": query}).encode()
+            raw = json.dumps({"after": shown[-1][0], "query": query}).encode()
             token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
-            return Page([view(e) for e in shown], token)
-        shown.append(entity)
-    return Page([view(e) for e in shown], "")
+            return Page([view(i) for _, i in shown], token)
+        shown.append((seq, item))
+    return Page([view(i) for _, i in shown], "")
+
+
+def _after(page_token: str, query: str = "") -> int:
+    """The seq a page starts after: 0 for the first page, else what its token says."""
+    return _read_token(page_token, query) if page_token else 0
 
 
 def _read_token(token: str, query: str) -> int:
