@@ -13,7 +13,10 @@ from emulator_helpers import PARENT, gpu_pool
 
 from prgcloud.emulator import Emulator
 
-pytestmark = pytest.mark.skipif(shutil.which("gcloud") is None, reason="gcloud is not installed")
+pytestmark = [
+    pytest.mark.gcloud,
+    pytest.mark.skipif(shutil.which("gcloud") is None, reason="gcloud is not installed"),
+]
 
 PR1 = f"{PARENT}/persistentResources/pr1"
 REGION = "--region=us-central1"

@@ -531,9 +531,7 @@ def test_a_page_of_jobs_decodes_about_a_page_of_rows(
         pytest.param({"emulator-error-message": "oom-killed"}, "oom-killed", id="label"),
     ],
 )
-def test_a_job_made_to_fail_says_why(
-    world: World, labels: dict[str, str], message: str
-) -> None:
+def test_a_job_made_to_fail_says_why(world: World, labels: dict[str, str], message: str) -> None:
     job = world.job(
         cpu_pool(),
         resource=None,

@@ -15,6 +15,8 @@ import pytest
 
 from prgcloud import cli, exit_codes, parse, process
 from prgcloud.emulator import Emulator
+from prgcloud.emulator import schema as emulator_schema
+from prgcloud.emulator.errors import ApiError
 from prgcloud.environment import Environment
 from prgcloud.errors import PrecheckFailedError
 from prgcloud.precheck import JobDoesNotFitError, check_request, evaluate_request, read_capacity
@@ -237,6 +239,31 @@ def test_every_rule_through_the_sdk(
     assert [f.code for f in verdict.findings] == codes
 
 
+@pytest.mark.parametrize(("argv", "pools", "fields", "codes"), CASES)
+def test_the_emulator_judges_every_case_as_the_pre_check_does(
+    clean_emulator: Emulator,
+    request_for: Callable[..., JobRequest],
+    environ: dict[str, str],
+    argv: list[str],
+    pools: list[dict[str, Any]],
+    fields: dict[str, Any],
+    codes: list[str],
+) -> None:
+    # The emulator judges from Google's documentation, on its own: where the two disagree,
+    # one of them reads the documentation wrong.
+    arrange(clean_emulator, *pools, **fields)
+    request = request_for(*argv)
+    verdict = evaluate_request(request, environ)
+    body = emulator_schema.parse("v1", "CustomJob", dict(request.body), "custom_job")
+    if verdict.blocks:
+        with pytest.raises(ApiError) as refusal:
+            clean_emulator.service.create_job(request.parent, body)
+        assert refusal.value.status == "INVALID_ARGUMENT"
+        return
+    state = clean_emulator.service.create_job(request.parent, body)["state"]
+    assert state == ("JOB_STATE_QUEUED" if verdict.waits else "JOB_STATE_PENDING")
+
+
 CONFIG = """\
 workerPoolSpecs:
 - machineSpec:
@@ -412,6 +439,7 @@ def test_a_blocked_create_never_starts_gcloud(
     assert clean_emulator.custom_jobs(PROJECT, REGION) == []
 
 
+@pytest.mark.gcloud
 def test_a_fitting_create_is_submitted_by_the_real_gcloud(
     clean_emulator: Emulator, environ: dict[str, str], tmp_path: Path
 ) -> None:
