@@ -541,3 +541,15 @@ def test_a_job_made_to_fail_says_why(world: World, labels: dict[str, str], messa
     failed = world.service.get_job(job["name"])
     assert failed["state"] == "JOB_STATE_FAILED"
     assert failed["error"] == {"code": 13, "message": message}
+
+
+def test_state_from_an_emulator_that_kept_no_count_is_counted_once(world: World) -> None:
+    world.resource("pr1", gpu_pool(3))
+    world.job(gpu_pool(2))
+    stored = world.store.get(PR1)
+    assert stored is not None
+    del stored.sys["held"]  # as an older emulator wrote it
+    world.store.update(stored)
+    assert world.used() == [2]
+    assert world.state(world.job(gpu_pool(1))) == "JOB_STATE_PENDING"
+    assert world.used() == [3]
