@@ -7,10 +7,11 @@ interprets values beyond their shape; `parse.py` turns occurrences into a reques
 
 from __future__ import annotations
 
+import difflib
 import enum
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,7 +141,7 @@ def tokenize(argv: Sequence[str], *, cwd: str, read_stdin: Any = None) -> Tokens
         name = _SHORT.get(name, name)
         flag, negated = lookup(name)
         if flag is None:
-            tokens.problems.append(Problem("", f"unrecognized arguments: {item}"))
+            tokens.problems.append(Problem("", unrecognized(item, FLAGS)))
             i += 1
             continue
         if flag.kind in (Kind.BOOL, Kind.OPTIONAL):
@@ -199,6 +200,32 @@ def lookup(name: str) -> tuple[Flag | None, bool]:
         if candidate is not None and candidate.negatable:
             return candidate, True
     return flag, False
+
+
+# gcloud-wide flags gcloud hides from help, and so from its "did you mean" suggestions.
+_HIDDEN = frozenset(
+    {
+        "--authority-selector",
+        "--authorization-token-file",
+        "--credential-file-override",
+        "--http-timeout",
+    }
+)
+
+
+def unrecognized(item: str, names: Iterable[str]) -> str:
+    """gcloud's words for an argument no flag takes, with its suggestion when one is close.
+
+    As gcloud's parser_extensions: only flags (or `name=value` items) get a suggestion, the
+    closest of the visible flag names by difflib, compared in lower case.
+    """
+    name, eq, _value = item.partition("=")
+    if name.startswith("--") or eq:
+        choices = [n for n in names if n not in _HIDDEN]
+        close = difflib.get_close_matches(name.lower(), choices, 1)
+        if close:
+            return f"unrecognized arguments: {item} (did you mean '{close[0]}'?)"
+    return f"unrecognized arguments: {item}"
 
 
 def _looks_like_flag(item: str) -> bool:

@@ -124,24 +124,34 @@ def test_argv_reads_as_gcloud_reads_it(argv: list[str], expected: list[Any]) -> 
             ],
             id="dash-value",
         ),
-        pytest.param(["--bogus"], [Problem("", "unrecognized arguments: --bogus")], id="unknown"),
         pytest.param(
-            ["--bogus=1"], [Problem("", "unrecognized arguments: --bogus=1")], id="unknown=value"
+            ["--bogus"],
+            [Problem("", "unrecognized arguments: --bogus (did you mean '--args'?)")],
+            id="unknown",
+        ),
+        pytest.param(
+            ["--bogus=1"],
+            [Problem("", "unrecognized arguments: --bogus=1 (did you mean '--args'?)")],
+            id="unknown=value",
         ),
         pytest.param(
             ["--display=x"],
-            [Problem("", "unrecognized arguments: --display=x")],
+            [Problem("", "unrecognized arguments: --display=x (did you mean '--display-name'?)")],
             id="no-abbreviations",
         ),
         pytest.param(["job"], [Problem("", "unrecognized arguments: job")], id="positional"),
         pytest.param(
             ["--no-display-name"],
-            [Problem("", "unrecognized arguments: --no-display-name")],
+            [
+                Problem(
+                    "", "unrecognized arguments: --no-display-name (did you mean '--display-name'?)"
+                )
+            ],
             id="no-form-of-a-value-flag",
         ),
         pytest.param(
             ["--no-dry-run"],
-            [Problem("", "unrecognized arguments: --no-dry-run")],
+            [Problem("", "unrecognized arguments: --no-dry-run (did you mean '--dry-run'?)")],
             id="no-form-of-an-optional-value-flag",
         ),
         pytest.param(
@@ -160,10 +170,14 @@ def test_argv_reads_as_gcloud_reads_it(argv: list[str], expected: list[Any]) -> 
             id="dry-run-never-takes-the-next-item",
         ),
         pytest.param(
-            ["--no-quiet"], [Problem("", "unrecognized arguments: --no-quiet")], id="no-quiet"
+            ["--no-quiet"],
+            [Problem("", "unrecognized arguments: --no-quiet (did you mean '--quiet'?)")],
+            id="no-quiet",
         ),
         pytest.param(
-            ["--no-help"], [Problem("", "unrecognized arguments: --no-help")], id="no-help"
+            ["--no-help"],
+            [Problem("", "unrecognized arguments: --no-help (did you mean '--help'?)")],
+            id="no-help",
         ),
     ],
 )
@@ -177,7 +191,7 @@ def test_reading_goes_on_after_a_problem() -> None:
     tokens = read(["--bogus", "--display-name", "x", "--enable-web-access=1", "-q"])
 
     assert [str(p) for p in tokens.problems] == [
-        "unrecognized arguments: --bogus",
+        "unrecognized arguments: --bogus (did you mean '--args'?)",
         "argument --enable-web-access: ignored explicit argument '1'",
     ]
     assert seen(tokens) == [

@@ -541,7 +541,9 @@ def test_the_service_account_is_an_email_or_a_unique_id(
             id="no-worker-pools",
         ),
         pytest.param(
-            [*BASE, POOL, "--bogus"], [("", "unrecognized arguments: --bogus")], id="unknown-flag"
+            [*BASE, POOL, "--bogus"],
+            [("", "unrecognized arguments: --bogus (did you mean '--args'?)")],
+            id="unknown-flag",
         ),
         pytest.param(
             [*BASE, POOL, "--dry-run=json"],
@@ -876,7 +878,7 @@ def test_every_problem_is_reported_at_once_in_order(workdir: Path) -> None:
         "--service-account",
     ]
     message = str(caught.value)
-    assert message.splitlines()[0] == "unrecognized arguments: --bogus"
+    assert message.splitlines()[0] == "unrecognized arguments: --bogus (did you mean '--args'?)"
     assert "\nargument --worker-pool-spec #3: Key [machine-type] required" in message
     assert caught.value.exit_code == 2
 
