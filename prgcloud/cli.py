@@ -2,7 +2,8 @@
 
 This is the only module that prints an error or decides an exit status. Each verb lives in
 `prgcloud/commands/<verb>.py` and exposes `run(argv, env) -> int`; they are imported only
-when chosen, so `--dry-run` never pays for the Vertex AI SDK.
+when chosen, so `--dry-run` never pays for the Vertex AI SDK. Any other command is gcloud's:
+prgcloud is a drop-in, so it runs gcloud with the same arguments, stdin, output and exit code.
 """
 
 from __future__ import annotations
@@ -12,65 +13,108 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from prgcloud import __version__, exit_codes
+from prgcloud import __version__, exit_codes, process
 from prgcloud.environment import Environment
 from prgcloud.errors import PrgcloudError
 
-# (words after the optional release track) -> module under prgcloud.commands
+# (words after the optional release track) -> module under prgcloud.commands. The `ai` verbs
+# read like gcloud commands: a release track may come first, and gcloud-wide flags may come
+# before or between the words, as gcloud allows.
 _VERBS: dict[tuple[str, ...], str] = {
     ("ai", "custom-jobs", "create"): "create",
     ("ai", "custom-jobs", "check"): "check",
     ("ai", "persistent-resources", "capacity"): "capacity",
-    ("emulator",): "emulator",
-    ("shim-path",): "shim_path",
 }
+# prgcloud's own verbs, which gcloud does not have: only as the first word, with no track.
+_OWN_VERBS = {"emulator": "emulator", "shim-path": "shim_path"}
 _TRACKS = ("alpha", "beta")
+_SHORT_GLOBAL_FLAGS = ("-q", "-h")
 
 USAGE = """\
 usage: prgcloud [alpha|beta] ai custom-jobs create ARGS... [--dry-run[=shell|rest|python]]
                                 [--skip-precheck] [--wait-for-capacity[=DURATION]] [--strict]
-       prgcloud [alpha|beta] ai custom-jobs check ARGS...
-       prgcloud ai persistent-resources capacity ID [--region R] [--project P] [--format=json]
+       prgcloud [alpha|beta] ai custom-jobs check ARGS... [--format=FORMAT]
+       prgcloud ai persistent-resources capacity ID [--region=R] [--project=P] [--format=FORMAT]
        prgcloud emulator start|env-init [--host H] [--port N] [--data-dir DIR]
-       prgcloud shim-path
+       prgcloud shim-path [--export]
+       prgcloud GCLOUD-COMMAND...       any other command is gcloud's, run as it is
 
 ARGS are exactly those of `gcloud ai custom-jobs create`; see `gcloud ai custom-jobs create --help`.
+FORMAT is gcloud's: json, yaml, value(...), table(...), csv(...), text, none.
 """
 
 
 def find_verb(argv: Sequence[str]) -> tuple[str, str | None, list[str]] | None:
-    """Split argv into (command module, release track, the verb's own arguments)."""
-    track = None
-    words = list(argv)
-    if words and words[0] in _TRACKS:
-        track, words = words[0], words[1:]
-    for prefix, module in _VERBS.items():
-        if tuple(words[: len(prefix)]) == prefix:
-            if track is not None and prefix[0] != "ai":
-                return None
-            return module, track, words[len(prefix) :]
+    """Split argv into (command module, release track, the verb's own arguments).
+
+    gcloud-wide flags given before or between the command words (`--project=p ai
+    custom-jobs create ...`) go to the verb first, in their order, so the last one still
+    wins. None when the command is not prgcloud's (it is then gcloud's to run).
+    """
+    if argv and argv[0] in _OWN_VERBS:
+        return _OWN_VERBS[argv[0]], None, list(argv[1:])
+    words: list[str] = []
+    leading_flags: list[str] = []
+    i = 0
+    while i < len(argv):
+        item = argv[i]
+        if item.startswith("-"):
+            width = _global_flag_width(item)
+            if not width:
+                return None  # `--version`, `--`, or a flag gcloud-wide flags do not have
+            leading_flags += argv[i : i + width]
+            i += width
+            continue
+        words.append(item)
+        i += 1
+        track = words[0] if words[0] in _TRACKS else None
+        command = tuple(words[1:] if track else words)
+        if command in _VERBS:
+            return _VERBS[command], track, [*leading_flags, *argv[i:]]
+        if not any(verb[: len(command)] == command for verb in _VERBS):
+            return None
     return None
 
 
+def _global_flag_width(item: str) -> int:
+    """How many argv items a gcloud-wide flag takes (1 or 2), or 0 if `item` is not one."""
+    if item in _SHORT_GLOBAL_FLAGS:
+        return 1
+    from prgcloud import flags  # only when a flag comes first: a pass-through stays lean
+
+    name, has_value, _value = item.partition("=")
+    flag, _ = flags.lookup(name)
+    if flag is None or flag.scope != "global":
+        return 0
+    if flag.kind is flags.Kind.VALUE and not has_value:
+        return 2
+    return 1
+
+
 def main(argv: Sequence[str], env: Environment | None = None) -> int:
-    """Run prgcloud with `argv` (without the program name); return the exit status."""
+    """Run prgcloud with `argv` (without the program name); return the exit status.
+
+    Without `env` this is the real process, and a command prgcloud does not wrap becomes
+    gcloud (exec). With an `env` (tests, embedding) gcloud runs as a child instead, its
+    output copied to env's streams.
+    """
+    this_process = env is None
     env = env or Environment()
     if not argv:
         env.stderr.write(USAGE)
         return exit_codes.BAD_INPUT
-    if argv[0] in ("-h", "--help", "help"):
+    if argv[0] in ("-h", "--help"):
         env.stdout.write(USAGE)
         return exit_codes.OK
     if argv[0] == "--version":
         env.stdout.write(f"prgcloud {__version__}\n")
         return exit_codes.OK
-    found = find_verb(argv)
-    if found is None:
-        env.stderr.write(f"ERROR: (prgcloud) unknown command: {' '.join(argv[:4])}\n{USAGE}")
-        return exit_codes.BAD_INPUT
-    module_name, track, rest = found
-    module = importlib.import_module(f"prgcloud.commands.{module_name}")
     try:
+        found = find_verb(argv)
+        if found is None:
+            return _pass_through(argv, env, this_process=this_process)
+        module_name, track, rest = found
+        module = importlib.import_module(f"prgcloud.commands.{module_name}")
         status: int = module.run(rest, env, track=track)
     except PrgcloudError as error:
         env.stderr.write(f"ERROR: (prgcloud) {error}\n")
@@ -79,6 +123,13 @@ def main(argv: Sequence[str], env: Environment | None = None) -> int:
         env.stderr.write("\nERROR: (prgcloud) interrupted.\n")
         return exit_codes.INTERRUPTED
     return status
+
+
+def _pass_through(argv: Sequence[str], env: Environment, *, this_process: bool) -> int:
+    """Run gcloud with argv unchanged: become it, or (in-process callers) run it as a child."""
+    if this_process:
+        process.exec_gcloud(argv, env.environ)
+    return process.stream(argv, env.environ, stdin=env.stdin, stdout=env.stdout, stderr=env.stderr)
 
 
 def console_main() -> None:

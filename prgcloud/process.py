@@ -10,10 +10,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from prgcloud.errors import GcloudNotFoundError
 
@@ -209,3 +210,22 @@ def _fd_or_copy(stream: IO[Any]) -> Any:
     return lambda chunk: stream.write(
         chunk if isinstance(chunk, str) else chunk.decode("utf-8", "replace")
     )
+
+
+def exec_gcloud(argv: Sequence[str], environ: Mapping[str, str]) -> NoReturn:
+    """Become gcloud with `argv`: this process is replaced, so the terminal, the signals and
+    the exit status are gcloud's own (a pass-through costs no second process).
+
+    Raises GcloudNotFoundError (exit 127) when there is no gcloud, or it cannot be run.
+    """
+    gcloud = find_gcloud(environ)
+    for stream in (sys.stdout, sys.stderr):  # what prgcloud wrote must come out first
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    try:
+        os.execve(gcloud, [gcloud, *argv], dict(environ))
+    except OSError as error:
+        raise GcloudNotFoundError(
+            f"gcloud at {gcloud} cannot be run: {error.strerror}. Point PRGCLOUD_GCLOUD at the "
+            "real gcloud, or fix the first gcloud on PATH."
+        ) from error
