@@ -474,21 +474,22 @@ _BOOL = "tag:yaml.org,2002:bool"
 _FLOAT = "tag:yaml.org,2002:float"
 
 
-def _yaml(records: list[Any], *, single: bool) -> str:
-    import yaml
+def _yaml_dumper() -> Any:
+    """PyYAML's safe dumper, set to write what gcloud's (ruamel, YAML 1.2) writes."""
+    import yaml  # only the yaml format pays for it
 
     class Dumper(yaml.SafeDumper):
         pass
 
-    def text(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
-        style = "|" if "\n" in data else None
+    def literal(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+        style = "|" if "\n" in data else None  # gcloud keeps multi-line text as it is
         return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
-    Dumper.add_representer(str, text)
+    Dumper.add_representer(str, literal)
     Dumper.add_representer(
         float, lambda dumper, value: dumper.represent_scalar(_FLOAT, _text(value))
     )
-    # gcloud writes YAML 1.2, where only true/false are booleans: `yes` needs no quotes.
+    # In YAML 1.2 only true/false are booleans: `yes` and `on` need no quotes.
     Dumper.yaml_implicit_resolvers = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL]
         for first, resolvers in yaml.SafeDumper.yaml_implicit_resolvers.items()
@@ -496,10 +497,17 @@ def _yaml(records: list[Any], *, single: bool) -> str:
     Dumper.add_implicit_resolver(
         _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
     )
-    documents = []
+    return Dumper
+
+
+def _yaml(records: list[Any], *, single: bool) -> str:
+    import yaml
+
+    dumper = _yaml_dumper()
+    documents: list[str] = []
     for record in records:
-        text = yaml.dump(
-            record, Dumper=Dumper, default_flow_style=False, allow_unicode=True, sort_keys=True
+        text: str = yaml.dump(
+            record, Dumper=dumper, default_flow_style=False, allow_unicode=True, sort_keys=True
         )
         if not isinstance(record, (dict, list)):
             # gcloud's dumper sets a lone scalar on its own indented line, with no end marker.
