@@ -29,9 +29,14 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from prgcloud.errors import BadInputError
+
+if TYPE_CHECKING:
+    from prgcloud.gcloud_config import Properties
+    from prgcloud.precheck import Verdict
+    from prgcloud.request import Identity
 
 FORMATS = ("csv", "flattened", "json", "none", "table", "text", "value", "yaml")
 _NEEDS_KEYS = ("csv", "table", "value")
@@ -667,3 +672,44 @@ class Log:
         """What was done, in one line."""
         if self.user_output:
             self.stream.write(f"{message}\n")
+
+
+# --- what prgcloud says about its own steps -------------------------------------------------
+
+
+def describe_identity(identity: Identity, properties: Properties) -> str:
+    """Who reads the resource, in words for `--verbosity=debug` (never a token)."""
+    token_file = identity.access_token_file or properties.get("auth/access_token_file")
+    if token_file:
+        return f"the access token in the file {token_file}"
+    account = identity.account or properties.get("core/account")
+    who = f"account {account}" if account else "gcloud's active account"
+    impersonated = identity.impersonate_service_account or properties.get(
+        "auth/impersonate_service_account"
+    )
+    if impersonated:
+        who += f" impersonating {impersonated}"
+    if identity.credential_file_override:
+        who = f"the credential file {identity.credential_file_override}"
+    return f"{who} (gcloud configuration {properties.configuration_name})"
+
+
+def checked_line(verdict: Verdict) -> str:
+    """One short line saying the pre-check ran and the job fits, pool by pool."""
+    pools = [
+        f"pool {pool.index} → {pool.resource_pool}, asks {pool.asked}, "
+        f"{pool.free} of {pool.ceiling} free"
+        for pool in verdict.pools
+        if not pool.placeholder
+    ]
+    return f"prgcloud: checked against {verdict.resource}: fits ({'; '.join(pools)})"
+
+
+def verdict_summary(verdict: Verdict, *, blocked: bool) -> str:
+    """The verdict in a few words, for `--verbosity=debug`."""
+    codes = ", ".join(f.code for f in (*verdict.blocks, *verdict.waits, *verdict.warnings))
+    if not blocked:
+        return f"fits (warnings: {codes})" if codes else "fits"
+    if verdict.blocks:
+        return f"does not fit ({codes})"
+    return f"does not fit now ({codes})" if verdict.waits else f"blocked by --strict ({codes})"

@@ -1,100 +1,83 @@
-"""`prgcloud ai persistent-resources capacity ID [--region R] [--project P] [--format=json]`.
+"""`prgcloud ai persistent-resources capacity ID [--region=R] [--project=P] [--format=FORMAT]`.
 
 Reads the persistent resource live and shows its state and, per resource pool, the machine,
 accelerators, disk, ceiling, used and free replicas. Project and region resolve as gcloud's
 do: the flag, else `CLOUDSDK_CORE_PROJECT` / `CLOUDSDK_AI_REGION`, else the active
 configuration. gcloud's identity flags (`--account`, `--impersonate-service-account`,
-`--access-token-file`, `--configuration`) choose who reads it, as they would for gcloud.
+`--access-token-file`, `--configuration`) choose who reads it, as they would for gcloud;
+gcloud's `--format`, `--flatten`, `--verbosity` and `--flags-file` work as they do there.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from prgcloud import exit_codes, parse
+from prgcloud import exit_codes, output, parse
+from prgcloud.commands import arguments
 from prgcloud.environment import Environment
-from prgcloud.errors import BadInputError, Problem
-from prgcloud.gcloud_config import aiplatform_endpoint, load_properties
+from prgcloud.errors import BadInputError
+from prgcloud.gcloud_config import Properties, aiplatform_endpoint, load_properties
 from prgcloud.request import Identity
 
 USAGE = (
-    "usage: prgcloud ai persistent-resources capacity ID [--region R] [--project P] [--format=json]"
-)
-FORMATS = ("json", "text")
-_VALUE_FLAGS = (
-    "--region",
-    "--project",
-    "--format",
-    "--account",
-    "--impersonate-service-account",
-    "--access-token-file",
-    "--configuration",
-    "--credential-file-override",
-    "--authorization-token-file",
+    "usage: prgcloud ai persistent-resources capacity ID [--region=REGION] [--project=PROJECT]\n"
+    "                                                 [--format=FORMAT] [GCLOUD_WIDE_FLAG ...]"
 )
 _FULL_NAME = re.compile(r"^projects/([^/]+)/locations/([^/]+)/persistentResources/([^/]+)$")
 
 
 @dataclass(frozen=True)
 class CapacityArgs:
-    """`capacity`'s arguments once read: which resource, where, as whom, in what format."""
+    """`capacity`'s arguments once read: which resource, where, as whom, how to show it."""
 
     resource_id: str
     project: str
     region: str
     endpoint: str
     identity: Identity
-    format: str
+    display: arguments.Display
+    properties: Properties
 
 
-def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> CapacityArgs:
+def _parser() -> arguments.Parser:
+    parser = arguments.Parser("prgcloud ai persistent-resources capacity", USAGE)
+    parser.add_argument("resource_id", metavar="ID")
+    parser.add_argument("--region", dest="--region")
+    arguments.add_gcloud_wide_flags(parser)
+    return parser
+
+
+def parse_args(
+    argv: Sequence[str],
+    environ: Mapping[str, str],
+    *,
+    cwd: str = ".",
+    read_stdin: Callable[[], str] | None = None,
+) -> CapacityArgs:
     """Read `capacity` arguments and resolve project and region as gcloud would."""
-    values: dict[str, str] = {}
-    positionals: list[str] = []
-    problems: list[Problem] = []
-    items = list(argv)
-    i = 0
-    while i < len(items):
-        item = items[i]
-        name, has_value, value = item.partition("=")
-        if name in _VALUE_FLAGS:
-            if not has_value:
-                if i + 1 >= len(items):
-                    problems.append(Problem(name, "expected one argument"))
-                    break
-                i += 1
-                value = items[i]
-            values[name] = value
-        elif item.startswith("-") and item != "-":
-            problems.append(Problem("", f"unrecognized arguments: {item}\n{USAGE}"))
-        else:
-            positionals.append(item)
-        i += 1
-    if len(positionals) != 1:
-        what = "is missing" if not positionals else f"is given {len(positionals)} times"
-        problems.append(Problem("ID", f"the persistent resource ID {what}.\n{USAGE}"))
-    output = values.get("--format", "text")
-    if output not in FORMATS:
-        problems.append(Problem("--format", f"must be one of {', '.join(FORMATS)}; got {output}"))
-    if problems:
-        raise BadInputError(problems)
+    namespace = _parser().parse(arguments.expand_flags_files(argv, cwd=cwd, read_stdin=read_stdin))
 
-    resource_id = positionals[0]
+    def flag(name: str) -> str | None:
+        return arguments.flag(namespace, name)  # type: ignore[no-any-return]
+
+    resource_id: str = namespace.resource_id
     named = None
     full = _FULL_NAME.match(resource_id)
     if full:
         named, resource_id = (full.group(1), full.group(2)), full.group(3)
     properties = load_properties(
-        environ,
-        configuration=values.get("--configuration"),
-        overrides=parse.property_overrides(values.get),
+        environ, configuration=flag("--configuration"), overrides=parse.property_overrides(flag)
     )
     project, region, problems = parse.resolve_location(
-        values.get("--region"), properties, named=named, training=False
+        flag("--region"), properties, named=named, training=False
     )
+    try:
+        display = arguments.display(flag, properties)
+    except BadInputError as error:
+        problems += error.problems
     if problems:
         raise BadInputError(problems)
     assert project is not None
@@ -104,8 +87,9 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> CapacityArgs:
         project=project,
         region=region,
         endpoint=aiplatform_endpoint(properties, region),
-        identity=parse.identity(values.get, properties),
-        format=output,
+        identity=parse.identity(flag, properties),
+        display=display,
+        properties=properties,
     )
 
 
@@ -114,10 +98,14 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
     if any(a in ("-h", "--help") for a in argv):
         env.stdout.write(USAGE + "\n")
         return exit_codes.OK
-    args = parse_args(argv, env.environ)
+    args = parse_args(argv, env.environ, cwd=env.cwd, read_stdin=env.stdin.read)
     from prgcloud.precheck.check import read_capacity
     from prgcloud.precheck.report import format_capacity
 
+    log = args.display.log(env.stderr)
+    log.debug(f"endpoint: {args.endpoint}")
+    log.debug(f"identity: {output.describe_identity(args.identity, args.properties)}")
+    started = time.monotonic()
     capacity = read_capacity(
         args.project,
         args.region,
@@ -126,8 +114,9 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
         args.identity,
         endpoint=args.endpoint,
     )
-    if args.format == "json":
-        env.stdout.write(json.dumps(capacity, indent=2, sort_keys=True) + "\n")
-    else:
-        env.stdout.write(format_capacity(capacity) + "\n")
+    log.debug(
+        f"read {capacity.get('name')} in {time.monotonic() - started:.2f} s: "
+        f"state {capacity.get('state')}"
+    )
+    env.stdout.write(args.display.render(capacity, lambda: format_capacity(capacity) + "\n"))
     return exit_codes.OK

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from prgcloud import parse, process, render, submission, waiting
+from prgcloud import output, parse, process, render, submission, waiting
 from prgcloud.environment import Environment
 from prgcloud.request import JobRequest
 
@@ -66,6 +66,7 @@ def precheck(request: JobRequest, env: Environment) -> str | None:
         verdict = wait_for_capacity(request, env)
     for line in report.format_warnings(verdict):
         env.stderr.write(f"WARNING: (prgcloud) {line}\n")
+    env.stderr.write(output.checked_line(verdict) + "\n")  # so a user can tell it was checked
     return f"pre-checked against {resource}: the job fits now"
 
 

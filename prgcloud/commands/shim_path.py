@@ -13,8 +13,9 @@ import shlex
 from collections.abc import Sequence
 
 from prgcloud import exit_codes
+from prgcloud.commands import arguments
 from prgcloud.environment import Environment
-from prgcloud.errors import BadInputError, PrgcloudError
+from prgcloud.errors import PrgcloudError
 
 USAGE = "usage: prgcloud shim-path [--export]"
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -43,13 +44,9 @@ def export_line(directory: str) -> str:
 
 def parse_args(argv: Sequence[str]) -> bool:
     """Whether `--export` was asked for; anything else is bad input."""
-    export = False
-    for item in argv:
-        if item == "--export":
-            export = True
-        else:
-            raise BadInputError(f"unrecognized arguments: {item}\n{USAGE}")
-    return export
+    parser = arguments.Parser("prgcloud shim-path", USAGE)
+    parser.add_argument("--export", action="store_true")
+    return bool(parser.parse(argv).export)
 
 
 def run(argv: list[str], env: Environment, *, track: str | None) -> int:
