@@ -196,6 +196,7 @@ def both(argv: list[str], environ: dict[str, str]) -> tuple[subprocess.Completed
     )
 
 
+@pytest.mark.gcloud
 @pytest.mark.parametrize(
     "argv",
     [
@@ -244,6 +245,7 @@ def suggestions(stderr: str) -> dict[str, str]:
     return dict(m.groups() for line in stderr.splitlines() if (m := _SUGGESTION.match(line)))
 
 
+@pytest.mark.gcloud
 @pytest.mark.parametrize(
     "typos",
     [

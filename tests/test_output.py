@@ -207,6 +207,7 @@ def prgcloud_prints(fmt: str, data: Any, flatten: list[str]) -> str:
     return output.render(data, output.parse_format(fmt), flatten_keys=output.parse_flatten(flatten))
 
 
+@pytest.mark.gcloud
 @pytest.mark.parametrize(("fmt", "data", "flatten"), CASES)
 def test_prgcloud_prints_what_gcloud_prints(fmt: str, data: Any, flatten: list[str]) -> None:
     expected = gcloud_outputs()[(fmt, json.dumps(data), tuple(flatten))]
@@ -235,6 +236,7 @@ def test_a_format_prgcloud_cannot_print_is_bad_input(fmt: str, needle: str) -> N
     assert str(caught.value).startswith("argument --format: ")
 
 
+@pytest.mark.gcloud
 def test_gcloud_refuses_what_prgcloud_refuses_as_unknown_or_keyless() -> None:
     # The wording prgcloud borrows is gcloud's own.
     assert prgcloud_refusal("value") in gcloud_refusal("value")

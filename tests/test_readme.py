@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import pytest
+
 from prgcloud.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,6 +106,7 @@ def first_line(stream: IO[str]) -> str:
     return lines.get(timeout=300)
 
 
+@pytest.mark.gcloud
 def test_the_first_run_block_does_what_its_comments_say(
     clean_emulator: Emulator, gcloud_env: dict[str, str], tmp_path: Path
 ) -> None:
