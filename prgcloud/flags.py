@@ -8,16 +8,19 @@ interprets values beyond their shape; `parse.py` turns occurrences into a reques
 from __future__ import annotations
 
 import enum
+import errno
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
+from prgcloud import files, yamlread
 from prgcloud.argdict import ESCAPING_HINT
 from prgcloud.errors import Problem
+
+# Reads at most `limit` characters of standard input (`TextIO.read`).
+ReadStdin = Callable[[int], str]
 
 
 class Kind(enum.Enum):
@@ -130,12 +133,16 @@ class Tokens:
         return any(o.flag.name == name for o in self.occurrences)
 
 
-def tokenize(argv: Sequence[str], *, cwd: str, read_stdin: Any = None) -> Tokens:
+def tokenize(argv: Sequence[str], *, cwd: str, read_stdin: ReadStdin | None = None) -> Tokens:
     """Read argv into occurrences; `read_stdin` is called for `--flags-file=-`."""
     tokens = Tokens()
     i = 0
     while i < len(argv):
         item = argv[i]
+        if not is_text(item):
+            tokens.problems.append(Problem("", f"argument {i + 1} {NOT_TEXT}"))
+            i += 1
+            continue
         name, eq, inline = item.partition("=") if item.startswith("--") else (item, "", "")
         name = _SHORT.get(name, name)
         flag, negated = lookup(name)
@@ -175,6 +182,40 @@ LIST_FLAGS = frozenset({"--args", "--command", "--python-package-uris"})
 DICT_FLAGS = frozenset({"--labels", "--worker-pool-spec"})
 
 
+NOT_TEXT = (
+    "is not UTF-8 text (it holds a byte or an escape that is no character); gcloud would "
+    "send it as it is, and Vertex AI takes only valid UTF-8."
+)
+
+
+def is_text(value: Any) -> bool:
+    """Whether every string in `value` (str, list or dict) encodes as UTF-8: no lone surrogate."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(is_text(k) and is_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(is_text(v) for v in value)
+    return True
+
+
+def read_stdin_text(read_stdin: ReadStdin, limit: int = files.SPEC_FILE_LIMIT) -> str:
+    """Standard input, refused (FileRefusedError) when it holds more than `limit` characters."""
+    text = read_stdin(limit + 1)
+    if len(text) > limit:
+        raise files.FileRefusedError(errno.EFBIG, f"it is larger than {limit // (1024 * 1024)} MiB")
+    return text
+
+
+def read_user_file(path: str, cwd: str) -> str:
+    """A `--config` or `--flags-file` file, within prgcloud.files' bounds (OSError otherwise)."""
+    return files.read_text(os.path.join(cwd, path), limit=files.SPEC_FILE_LIMIT)
+
+
 def _shape_problem(name: str, value: list[Any] | dict[Any, Any]) -> str | None:
     """What is wrong with a flags-file list or mapping given to flag `name`, if anything."""
     kind = "list" if isinstance(value, list) else "dict"
@@ -186,7 +227,7 @@ def _shape_problem(name: str, value: list[Any] | dict[Any, Any]) -> str | None:
     for key, item in pairs:
         if item is None and key is not None:
             return f"Bad syntax for dict arg: [{key}]. {ESCAPING_HINT}"
-        if not isinstance(item, (str, bool)):
+        if not isinstance(item, str):
             return f"Invalid value [{item}]: expected a string"
     return None
 
@@ -217,7 +258,7 @@ def _expand_flags_file(
     *,
     cwd: str,
     item: int,
-    read_stdin: Any,
+    read_stdin: ReadStdin | None,
     stack: tuple[str, ...] = (),
 ) -> None:
     """Add the flags a `--flags-file` holds, as gcloud's cli._AddFlagsFileFlags does."""
@@ -225,25 +266,15 @@ def _expand_flags_file(
     if path in stack:
         tokens.problems.append(Problem(where, f"recursive reference ({' > '.join(stack)})."))
         return
-    if path == "-":
-        if read_stdin is None or tokens.stdin_read:
-            tokens.problems.append(Problem(where, "standard input can be read only once."))
-            return
-        tokens.stdin_read = True
-        contents = read_stdin()
-    else:
-        try:
-            with open(os.path.join(cwd, path), encoding="utf-8") as f:
-                contents = f.read()
-        except OSError:
-            tokens.problems.append(Problem(where, f"[{path}] not found."))
-            return
+    contents = _flags_file_text(path, tokens, cwd=cwd, read_stdin=read_stdin)
+    if contents is None:
+        return
     if not contents:
         tokens.problems.append(Problem(where, f"[{path}] is empty."))
         return
     try:
-        data = yaml.safe_load(contents)
-    except yaml.YAMLError as error:
+        data = yamlread.load_flags_file(contents)
+    except yamlread.YamlError as error:
         tokens.problems.append(Problem(where, f"[{path}] is not valid YAML: {error}"))
         return
     for member in data if isinstance(data, list) else [data]:
@@ -264,24 +295,61 @@ def _expand_flags_file(
                         stack=(*stack, path),
                     )
                 continue
-            flag, negated = lookup(str(name))
-            if flag is None:
-                tokens.problems.append(Problem(where, f"{path}: unrecognized flag {name}"))
-                continue
-            if flag.kind is Kind.BOOL:
-                # gcloud injects a boolean entry as the bare flag, whatever its value.
-                value = not negated
-            elif flag.kind is Kind.OPTIONAL and (value is None or isinstance(value, bool)):
-                value = None  # the bare flag: `--dry-run` alone
-            elif value is None or isinstance(value, bool):
-                # ... and so a null or boolean value leaves a value flag without one.
-                tokens.problems.append(Problem(flag.name, "expected one argument"))
-                continue
-            elif not isinstance(value, (list, dict)):
-                value = str(value)
-            else:
-                problem = _shape_problem(flag.name, value)
-                if problem:
-                    tokens.problems.append(Problem(flag.name, problem))
-                    continue
-            tokens.occurrences.append(Occurrence(flag, value, from_flags_file=item))
+            _add_flags_file_entry(name, value, tokens, path=path, item=item)
+
+
+def _flags_file_text(
+    path: str, tokens: Tokens, *, cwd: str, read_stdin: ReadStdin | None
+) -> str | None:
+    """The text of one flags file (or standard input), or None after adding the problem."""
+    where = FLAGS_FILE
+    try:
+        if path != "-":
+            return read_user_file(path, cwd)
+        if read_stdin is None or tokens.stdin_read:
+            tokens.problems.append(Problem(where, "standard input can be read only once."))
+            return None
+        tokens.stdin_read = True
+        return read_stdin_text(read_stdin)
+    except FileNotFoundError:
+        tokens.problems.append(Problem(where, f"[{path}] not found."))
+    except files.FileRefusedError as error:
+        tokens.problems.append(Problem(where, f"[{path}] cannot be read: {error.strerror}."))
+    except OSError as error:
+        tokens.problems.append(Problem(where, f"[{path}] cannot be read: {error.strerror}."))
+    return None
+
+
+def _add_flags_file_entry(name: Any, value: Any, tokens: Tokens, *, path: str, item: int) -> None:
+    """One `flag: value` entry of a flags file, as the argument gcloud injects for it."""
+    flag, negated = lookup(str(name))
+    if flag is None:
+        tokens.problems.append(Problem(FLAGS_FILE, f"{path}: unrecognized flag {name}"))
+        return
+    if not is_text(value):
+        tokens.problems.append(Problem(flag.name, f"the value in {path} {NOT_TEXT}"))
+        return
+    if flag.kind is Kind.BOOL:
+        # gcloud injects a null or boolean entry as the bare flag, whatever its value; any
+        # other scalar as `--flag=VALUE`, which argparse refuses (`yes` is text in YAML 1.2).
+        if isinstance(value, (list, dict)):
+            tokens.problems.append(Problem("", f"unrecognized arguments: {flag.name} {value}"))
+            return
+        if value is not None and not isinstance(value, bool):
+            tokens.problems.append(Problem(flag.name, f"ignored explicit argument '{value}'"))
+            return
+        value = not negated
+    elif flag.kind is Kind.OPTIONAL and (value is None or isinstance(value, bool)):
+        value = None  # the bare flag: `--dry-run` alone
+    elif value is None or isinstance(value, bool):
+        # ... and so a null or boolean value leaves a value flag without one.
+        tokens.problems.append(Problem(flag.name, "expected one argument"))
+        return
+    elif not isinstance(value, (list, dict)):
+        value = str(value)  # gcloud injects `--flag=VALUE`: 010 is "10", 1e3 is "1000.0"
+    else:
+        problem = _shape_problem(flag.name, value)
+        if problem:
+            tokens.problems.append(Problem(flag.name, problem))
+            return
+    tokens.occurrences.append(Occurrence(flag, value, from_flags_file=item))

@@ -5,6 +5,7 @@ Expectations were checked against gcloud 528 (`gcloud ai custom-jobs create ...`
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,10 @@ def seen(tokens: Tokens) -> list[tuple[str, Any, tuple[int, ...]]]:
     return [(o.flag.name, o.value, o.argv_items) for o in tokens.occurrences]
 
 
-def read(
-    argv: Sequence[str], cwd: Path | str = ".", stdin: Callable[[], str] | None = None
-) -> Tokens:
-    return tokenize(argv, cwd=str(cwd), read_stdin=stdin)
+def read(argv: Sequence[str], cwd: Path | str = ".", stdin: str | None = None) -> Tokens:
+    """Tokenize argv in `cwd`; `stdin` is standard input's text (None: there is none)."""
+    read_stdin = None if stdin is None else io.StringIO(stdin).read
+    return tokenize(argv, cwd=str(cwd), read_stdin=read_stdin)
 
 
 @pytest.mark.parametrize(
@@ -438,22 +439,15 @@ def test_a_flags_file_path_is_relative_to_the_working_directory(tmp_path: Path) 
 
 
 def test_a_flags_file_may_come_from_standard_input() -> None:
-    calls: list[int] = []
-
-    def stdin() -> str:
-        calls.append(1)
-        return "--display-name: piped\n"
-
-    tokens = read(["--flags-file", "-"], stdin=stdin)
+    tokens = read(["--flags-file", "-"], stdin="--display-name: piped\n")
 
     assert tokens.problems == []
     assert tokens.last("--display-name") == "piped"
     assert tokens.stdin_read
-    assert calls == [1]
 
 
 def test_standard_input_is_read_only_once() -> None:
-    tokens = read(["--flags-file=-", "--flags-file=-"], stdin=lambda: "--display-name: a\n")
+    tokens = read(["--flags-file=-", "--flags-file=-"], stdin="--display-name: a\n")
 
     assert tokens.problems == [Problem("--flags-file", "standard input can be read only once.")]
     assert tokens.last("--display-name") == "a"
