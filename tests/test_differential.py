@@ -11,6 +11,7 @@ capture server and a directory of its own; the tests then only compare.
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 from collections.abc import Callable, Mapping
@@ -615,8 +616,8 @@ def run_gcloud(case: Case, directory: Path) -> GcloudRun:
     )
 
 
-def stdin_of(case: Case) -> Callable[[], str]:
-    return lambda: case.stdin or ""
+def stdin_of(case: Case) -> Callable[[int], str]:
+    return io.StringIO(case.stdin or "").read
 
 
 @pytest.fixture(scope="module")

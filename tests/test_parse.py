@@ -6,6 +6,7 @@ The bodies were checked against what gcloud 528 POSTs for the same command lines
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import yaml
 from prgcloud import argdict
 from prgcloud.flags import FLAGS, Occurrence
 from prgcloud.parse import DEFAULT_WAIT_SECONDS, inline_flag, parse_create
-from prgcloud.request import CONFIG_PLACEHOLDER, Identity, JobRequest, Options
+from prgcloud.request import Identity, JobRequest, Options
 
 P = ("--project=p", "--region=us-central1", "--display-name=job")
 IMAGE = "gcr.io/p/trainer:v1"
@@ -79,7 +80,7 @@ def parse(workdir: Path) -> Parse:
             environ,
             track=track,
             cwd=str(workdir),
-            read_stdin=None if stdin is None else lambda: stdin,
+            read_stdin=None if stdin is None else io.StringIO(stdin).read,
         )
 
     return run
@@ -807,7 +808,7 @@ def test_disk_keys_hand_gcloud_a_generated_config(parse: Parse) -> None:
         "--dry-run",
     )
 
-    assert request.gcloud_args == (
+    assert request.gcloud_argv("job.yaml") == (
         "ai",
         "custom-jobs",
         "create",
@@ -815,7 +816,7 @@ def test_disk_keys_hand_gcloud_a_generated_config(parse: Parse) -> None:
         "--labels=team=ml",
         "--network=n",
         "-q",
-        CONFIG_PLACEHOLDER,
+        "--config=job.yaml",
     )
     assert spec_of(request) == request.body["jobSpec"]
     assert spec_of(request)["workerPoolSpecs"][0]["diskSpec"] == {
@@ -832,13 +833,13 @@ def test_a_config_read_from_standard_input_is_handed_over_as_a_file(parse: Parse
         *P, "--config", "-", "--command=go", "--persistent-resource-id=pr", stdin=CONFIG
     )
 
-    assert request.gcloud_args == (
+    assert request.gcloud_argv("job.yaml") == (
         "ai",
         "custom-jobs",
         "create",
         *P,
         "--persistent-resource-id=pr",
-        CONFIG_PLACEHOLDER,
+        "--config=job.yaml",
     )
     assert spec_of(request) == request.body["jobSpec"]
     assert spec_of(request)["persistentResourceId"] == "pr"
@@ -858,7 +859,7 @@ def test_flags_file_entries_are_spelled_out_when_gcloud_gets_a_generated_config(
 """
     request = parse(*P, "--flags-file", "f.yaml", "--verbosity=info", files={"f.yaml": flags_file})
 
-    assert request.gcloud_args == (
+    assert request.gcloud_argv("job.yaml") == (
         "ai",
         "custom-jobs",
         "create",
@@ -867,7 +868,7 @@ def test_flags_file_entries_are_spelled_out_when_gcloud_gets_a_generated_config(
         "--labels=team=ml",
         "--enable-web-access",
         "--format=json",
-        CONFIG_PLACEHOLDER,
+        "--config=job.yaml",
     )
     assert spec_of(request) == request.body["jobSpec"]
     assert spec_of(request)["workerPoolSpecs"][0]["containerSpec"]["args"] == ["x", "y,z"]

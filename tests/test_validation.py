@@ -602,7 +602,7 @@ def test_a_repeated_list_item_is_refused_as_gcloud_does(workdir: Path, flags: li
             id="region-from-the-environment-is-checked-too",
         ),
         pytest.param(
-            ["--region=projects/pp/locations/mars"],
+            ["--project=p", "--region=projects/pp/locations/mars"],
             {},
             [("--region", "but found [mars].")],
             id="full-region-name-is-checked",
@@ -670,7 +670,7 @@ CONFIG_POOL = "workerPoolSpecs:\n- machineSpec: {machineType: n1}\n  containerSp
             id="a-scalar",
         ),
         pytest.param(
-            "network: n\n",
+            "network: net\n",
             [("--config", "the job has no worker pools: add workerPoolSpecs to the file")],
             id="no-pools",
         ),
@@ -693,36 +693,47 @@ CONFIG_POOL = "workerPoolSpecs:\n- machineSpec: {machineType: n1}\n  containerSp
             id="unknown-nested-key",
         ),
         pytest.param(
-            "workerPoolSpecs:\n- machine_spec: {machineType: n1}\n  containerSpec: {imageUri: i}\n",
+            "workerPoolSpecs:\n- machineSpec: {machineType: n1}\n  containerSpec: {imageUri: i}\n"
+            "  machine_spec: {machineType: n2}\n",
             [
-                ("--config", "workerPoolSpecs[0]: unknown key [machine_spec]"),
                 (
                     "--config",
-                    "workerPoolSpecs[0].machine_spec: keys with underscores are invalid; "
-                    "write [machineSpec].",
+                    "workerPoolSpecs[0].machine_spec: the field is given twice, as [machineSpec] "
+                    "and as [machine_spec]",
                 ),
             ],
-            id="underscore-key",
+            id="a-field-under-both-of-its-names",
         ),
         pytest.param(
             CONFIG_POOL + "  replicaCount: two\n",
-            [("--config", "workerPoolSpecs[0].replicaCount: 'two' does not match")],
+            [("--config", 'workerPoolSpecs[0].replicaCount: expected an integer, found "two"')],
             id="int64-not-a-number",
         ),
         pytest.param(
             "workerPoolSpecs:\n- machineSpec: {machineType: n1}\n  containerSpec: {imageUri: 5}\n",
-            [("--config", "workerPoolSpecs[0].containerSpec.imageUri: expected string, found 5")],
+            [("--config", "workerPoolSpecs[0].containerSpec.imageUri: expected a string, found 5")],
             id="wrong-type",
         ),
         pytest.param(
             CONFIG_POOL + "enableWebAccess: 'yes'\n",
-            [("--config", 'enableWebAccess: expected boolean, found "yes"')],
+            [("--config", 'enableWebAccess: expected a boolean (true or false), found "yes"')],
             id="string-for-a-boolean",
         ),
         pytest.param(
-            CONFIG_POOL + "  diskSpec: {bootDiskSizeGb: '100'}\n",
-            [("--config", "workerPoolSpecs[0].diskSpec.bootDiskSizeGb: expected integer")],
-            id="int32-is-not-a-string",
+            CONFIG_POOL + "  diskSpec: {bootDiskSizeGb: 2.5}\n",
+            [("--config", "workerPoolSpecs[0].diskSpec.bootDiskSizeGb: expected an integer")],
+            id="an-integer-is-not-a-float",
+        ),
+        pytest.param(
+            CONFIG_POOL + "  diskSpec: {bootDiskSizeGb: 4294967296}\n",
+            [
+                (
+                    "--config",
+                    "workerPoolSpecs[0].diskSpec.bootDiskSizeGb: 4294967296 is out of range "
+                    "[-2147483648, 2147483647]",
+                )
+            ],
+            id="an-int32-out-of-range",
         ),
         pytest.param(
             "workerPoolSpecs:\n- machineSpec: {machineType: n1, acceleratorType: T4}\n"
@@ -730,7 +741,7 @@ CONFIG_POOL = "workerPoolSpecs:\n- machineSpec: {machineType: n1}\n  containerSp
             [
                 (
                     "--config",
-                    "workerPoolSpecs[0].machineSpec.acceleratorType: 'T4' is not one of "
+                    'workerPoolSpecs[0].machineSpec.acceleratorType: "T4" is not one of '
                     "[ACCELERATOR_TYPE_UNSPECIFIED, NVIDIA_A100_80GB,",
                 )
             ],
