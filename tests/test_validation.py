@@ -376,6 +376,39 @@ def test_a_bad_endpoint_override_joins_the_other_problems(workdir: Path) -> None
     )
 
 
+OVERRIDE = "CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM"
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        pytest.param("http://[::1/", id="an-unclosed-ipv6-address-gcloud-crashes-on"),
+        pytest.param("http://127.0.0.1:8080/\r\nX-Evil: 1/", id="cr-lf-inside"),
+        pytest.param("http://127.0.0.1:8080/\r", id="a-trailing-cr"),
+        pytest.param("http://127.0.0.1:8080/?a=b/", id="a-query-gcloud-cannot-build-a-url-from"),
+        pytest.param("http://localhost:99999/", id="a-port-out-of-range"),
+        pytest.param("http://a_b:8080/", id="an-underscore-in-the-host"),
+    ],
+)
+def test_an_endpoint_override_gcloud_refuses_or_cannot_use_is_bad_input(
+    workdir: Path, override: str
+) -> None:
+    found = problems([*BASE, POOL], workdir, env={OVERRIDE: override})
+
+    assert_reported(found, [("api_endpoint_overrides/aiplatform", "Invalid value [")])
+    assert "\n" not in found[0][1]
+    assert "\r" not in found[0][1]
+
+
+def test_a_trailing_newline_on_the_endpoint_override_is_dropped_as_gcloud_drops_it(
+    workdir: Path,
+) -> None:
+    # gcloud's validator matches with `$`, which allows a final newline; urlparse drops it.
+    request = parse([*BASE, POOL], workdir, env={OVERRIDE: "http://127.0.0.1:8080/\n"})
+
+    assert request.url.startswith("http://127.0.0.1:8080/v1/projects/p/")
+
+
 @pytest.mark.parametrize(
     ("track", "accelerator"),
     [(None, "NVIDIA_H100_80GB"), ("beta", "NVIDIA_H100_80GB"), ("alpha", "TPU_V4_POD")],
