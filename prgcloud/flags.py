@@ -136,13 +136,10 @@ class Tokens:
 def tokenize(argv: Sequence[str], *, cwd: str, read_stdin: ReadStdin | None = None) -> Tokens:
     """Read argv into occurrences; `read_stdin` is called for `--flags-file=-`."""
     tokens = Tokens()
+    tokens.problems.extend(_not_text(argv))
     i = 0
     while i < len(argv):
         item = argv[i]
-        if not is_text(item):
-            tokens.problems.append(Problem("", f"argument {i + 1} {NOT_TEXT}"))
-            i += 1
-            continue
         name, eq, inline = item.partition("=") if item.startswith("--") else (item, "", "")
         name = _SHORT.get(name, name)
         flag, negated = lookup(name)
@@ -174,6 +171,23 @@ def tokenize(argv: Sequence[str], *, cwd: str, read_stdin: ReadStdin | None = No
             continue
         tokens.occurrences.append(Occurrence(flag, value, used))
     return tokens
+
+
+def _not_text(argv: Sequence[str]) -> list[Problem]:
+    """A problem for each argument that is not text (undecodable bytes arrive as surrogates)."""
+    problems = []
+    for index, item in enumerate(argv):
+        if is_text(item):
+            continue
+        name, eq, _ = item.partition("=")
+        previous = argv[index - 1] if index else ""
+        if item.startswith("--") and eq and is_text(name):
+            problems.append(Problem(name, f"the value {NOT_TEXT}"))
+        elif previous.startswith("--") and "=" not in previous and is_text(previous):
+            problems.append(Problem(previous, f"the value {NOT_TEXT}"))
+        else:
+            problems.append(Problem("", f"argument #{index + 1} after `create` {NOT_TEXT}"))
+    return problems
 
 
 # The flags whose values are lists (ArgList) or mappings (ArgDict); a flags file may give
