@@ -213,8 +213,13 @@ def wants_help(argv: Sequence[str]) -> bool:
 
 
 def dump_yaml(spec: Mapping[str, Any]) -> str:
-    """A job spec as the YAML prgcloud hands gcloud in a generated `--config` file."""
-    text: str = yaml.safe_dump(dict(spec), sort_keys=True, allow_unicode=True, width=4096)
+    """A job spec as the YAML prgcloud hands gcloud in a generated `--config` file.
+
+    Written for gcloud's YAML 1.1 reader: `y`, `n` and `1e3` are quoted too.
+    """
+    text: str = yaml.dump(
+        dict(spec), Dumper=yamlread.ConfigDumper, sort_keys=True, allow_unicode=True, width=4096
+    )
     return text
 
 

@@ -6,6 +6,7 @@ gcloud stops at its first complaint; prgcloud reports them all, in order, in one
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -647,6 +648,18 @@ def test_a_repeated_list_item_is_refused_as_gcloud_does(workdir: Path, flags: li
             id="project-missing",
         ),
         pytest.param(
+            ["--region=projects/pp/locations/us-central1"],
+            {},
+            [("--project", "The required property [project] is not currently set")],
+            id="a-region-path-does-not-set-the-project-property",
+        ),
+        pytest.param(
+            [],
+            {"CLOUDSDK_AI_REGION": "projects/pp/locations/us-central1"},
+            [("--project", "The required property [project] is not currently set")],
+            id="nor-does-a-region-property-path",
+        ),
+        pytest.param(
             ["--region=us-central1"],
             {"CLOUDSDK_CORE_PROJECT": ""},
             [("--project", "The required property [project] is not currently set")],
@@ -871,6 +884,68 @@ def test_an_unreadable_config_file_is_the_only_problem(
     found = problems([*BASE, f"--config={path}"], workdir, config="a: [\n")
 
     assert_reported(found, [("--config", fragment)])
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("~\n", id="null"),
+        pytest.param("# c\n", id="comment"),
+    ],
+)
+def test_a_config_file_without_a_document_is_refused_even_with_pools_from_flags(
+    workdir: Path, config: str
+) -> None:
+    found = problems([*BASE, "--config=job.yaml", POOL], workdir, config=config)
+
+    assert_reported(found, [("--config", "the file is empty")])
+
+
+def test_a_config_from_empty_standard_input_is_refused(workdir: Path) -> None:
+    environ = {"CLOUDSDK_CONFIG": str(workdir.parent / "gcloud")}
+    with pytest.raises(BadInputError) as caught:
+        parse_create(
+            [*BASE, "--config=-", POOL],
+            environ,
+            track=None,
+            cwd=str(workdir),
+            read_stdin=io.StringIO("").read,
+        )
+
+    assert [(p.where, p.message) for p in caught.value.problems] == [
+        ("--config", "the file is empty; gcloud wants a CustomJobSpec mapping.")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("pool", "replicas"),
+    [
+        pytest.param("replica-count: 2.9", "2", id="a-float-is-pythons-int-of-it"),
+        pytest.param("replica-count: true", "1", id="true-is-one"),
+        pytest.param("replica-count: 010", "10", id="010-is-ten"),
+    ],
+)
+def test_flags_file_pool_counts_are_pythons_int_of_the_yaml_value(
+    workdir: Path, pool: str, replicas: str
+) -> None:
+    (workdir / "f.yaml").write_text(
+        f"--worker-pool-spec: {{machine-type: n1, container-image-uri: i, {pool}}}\n"
+    )
+
+    request = parse([*BASE, "--flags-file=f.yaml"], workdir)
+
+    assert request.body["jobSpec"]["workerPoolSpecs"][0]["replicaCount"] == replicas
+
+
+def test_a_flags_file_pool_count_as_text_is_pythons_int_of_the_text(workdir: Path) -> None:
+    (workdir / "f.yaml").write_text(
+        "--worker-pool-spec: {machine-type: n1, container-image-uri: i, replica-count: '2.9'}\n"
+    )
+
+    found = problems([*BASE, "--flags-file=f.yaml"], workdir)
+
+    assert_reported(found, [(WPS, "Invalid value [2.9] for key [replica-count]")])
 
 
 def test_a_config_from_standard_input_that_is_not_there_is_reported(workdir: Path) -> None:
