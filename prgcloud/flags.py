@@ -327,9 +327,7 @@ def _flags_file_text(
         return read_stdin_text(read_stdin)
     except FileNotFoundError:
         tokens.problems.append(Problem(where, f"[{path}] not found."))
-    except files.FileRefusedError as error:
-        tokens.problems.append(Problem(where, f"[{path}] cannot be read: {error.strerror}."))
-    except OSError as error:
+    except OSError as error:  # files.FileRefusedError says why in its strerror
         tokens.problems.append(Problem(where, f"[{path}] cannot be read: {error.strerror}."))
     return None
 

@@ -82,8 +82,8 @@ def _renamed(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any]) -> 
     properties = schema.get("properties")
     if not isinstance(value, Mapping) or properties is None:
         return value
-    by_proto_name = {proto_name(name): name for name in properties}
-    renamed: dict[str, Any] = {}
+    by_proto_name: dict[Any, str] = {proto_name(name): name for name in properties}
+    renamed: dict[Any, Any] = {}
     for key, item in value.items():
         name = key if key in properties else by_proto_name.get(key, key)
         sub = properties.get(name)

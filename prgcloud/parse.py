@@ -81,10 +81,7 @@ def parse_create(
     # project a `--region=projects/P/locations/R` names.
     kms_key = _kms_key(tokens, properties.get("core/project"), problems)
     _check_service_account(flags["service_account"], problems)
-    # gcloud cannot take these on its command line: they go to it in a generated --config.
-    needs_config = job.has_disk_keys(pools) or config_from_stdin or tokens.stdin_read
-    if needs_config and any(not pool for pool in pools):
-        problems.append(Problem("--worker-pool-spec", _PLACEHOLDER_IN_GENERATED_CONFIG))
+    needs_config = _needs_generated_config(tokens, pools, config_from_stdin, problems)
     endpoint = _endpoint(properties, region, problems)
     if problems:
         raise BadInputError(problems)
@@ -108,6 +105,22 @@ def parse_create(
         identity=identity(tokens.last, properties),
         options=options,
     )
+
+
+def _needs_generated_config(
+    tokens: Tokens,
+    pools: Sequence[Mapping[str, Any]],
+    config_from_stdin: bool,
+    problems: list[Problem],
+) -> bool:
+    """Whether gcloud must get the job as a generated `--config` file.
+
+    gcloud cannot take a disk on its command line, nor read standard input prgcloud read.
+    """
+    needs_config = job.has_disk_keys(pools) or config_from_stdin or tokens.stdin_read
+    if needs_config and any(not pool for pool in pools):
+        problems.append(Problem("--worker-pool-spec", _PLACEHOLDER_IN_GENERATED_CONFIG))
+    return needs_config
 
 
 _PLACEHOLDER_IN_GENERATED_CONFIG = (

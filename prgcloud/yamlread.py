@@ -165,7 +165,7 @@ class _Bounded(_Base):  # type: ignore[misc]
             raise YamlError(f"it holds more than {MAX_NODES:,} values")
         return super().resolve(kind, value, implicit)
 
-    def construct_number(self, node: Node, convert: Callable[[Any, Node], Any]) -> Any:
+    def construct_number(self, node: Node, convert: Callable[[Any, Any], Any]) -> Any:
         try:
             return convert(self, node)
         except (ValueError, IndexError, OverflowError) as error:
@@ -178,7 +178,7 @@ class _Bounded(_Base):  # type: ignore[misc]
         """A mapping's own keys, then what `<<` merges in under the keys it does not have."""
         if not isinstance(node, MappingNode):
             raise yaml.constructor.ConstructorError(
-                None, None, f"expected a mapping, but found a {node.id}", node.start_mark
+                None, None, f"expected a mapping, but found {type(node).__name__}", node.start_mark
             )
         mapping: dict[Any, Any] = {}
         merged: list[Node] = []

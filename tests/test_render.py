@@ -618,7 +618,9 @@ def test_snippets_of_a_parsed_request_send_what_prgcloud_computed(
 ) -> None:
     from prgcloud.parse import parse_create
 
-    request = parse_create(argv, run_env, track=track, cwd=str(tmp_path), read_stdin=lambda _limit: stdin)
+    request = parse_create(
+        argv, run_env, track=track, cwd=str(tmp_path), read_stdin=lambda _limit: stdin
+    )
     snippet = snippet_of(request)
 
     if snippet_of is render.python_snippet:
