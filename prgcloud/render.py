@@ -105,7 +105,7 @@ def python_snippet(request: JobRequest, precheck_note: str | None = None) -> str
     no argument for (`enableDashboardAccess`, `scheduling`, ...) are set on the job spec from
     the same JSON gcloud sends.
     """
-    body = dict(request.body)
+    body = dict(request.service_body)  # the SDK builds protos: every field by its JSON name
     spec = dict(body.get("jobSpec") or {})
     pools = spec.pop("workerPoolSpecs", [])
     output_dir = _output_dir(spec)
