@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import difflib
 import enum
+import errno
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
+from prgcloud import files, yamlread
 from prgcloud.argdict import ESCAPING_HINT
 from prgcloud.errors import Problem
+
+# Reads at most `limit` characters of standard input (`TextIO.read`).
+ReadStdin = Callable[[int], str]
 
 
 class Kind(enum.Enum):
@@ -131,9 +134,10 @@ class Tokens:
         return any(o.flag.name == name for o in self.occurrences)
 
 
-def tokenize(argv: Sequence[str], *, cwd: str, read_stdin: Any = None) -> Tokens:
+def tokenize(argv: Sequence[str], *, cwd: str, read_stdin: ReadStdin | None = None) -> Tokens:
     """Read argv into occurrences; `read_stdin` is called for `--flags-file=-`."""
     tokens = Tokens()
+    tokens.problems.extend(_not_text(argv))
     i = 0
     while i < len(argv):
         item = argv[i]
@@ -170,10 +174,61 @@ def tokenize(argv: Sequence[str], *, cwd: str, read_stdin: Any = None) -> Tokens
     return tokens
 
 
+def _not_text(argv: Sequence[str]) -> list[Problem]:
+    """A problem for each argument that is not text (undecodable bytes arrive as surrogates)."""
+    problems = []
+    for index, item in enumerate(argv):
+        if is_text(item):
+            continue
+        name, eq, _ = item.partition("=")
+        previous = argv[index - 1] if index else ""
+        if item.startswith("--") and eq and is_text(name):
+            problems.append(Problem(name, f"the value {NOT_TEXT}"))
+        elif previous.startswith("--") and "=" not in previous and is_text(previous):
+            problems.append(Problem(previous, f"the value {NOT_TEXT}"))
+        else:
+            problems.append(Problem("", f"argument #{index + 1} after `create` {NOT_TEXT}"))
+    return problems
+
+
 # The flags whose values are lists (ArgList) or mappings (ArgDict); a flags file may give
 # those values as YAML lists and mappings. Every other value flag takes a scalar.
 LIST_FLAGS = frozenset({"--args", "--command", "--python-package-uris"})
 DICT_FLAGS = frozenset({"--labels", "--worker-pool-spec"})
+
+
+NOT_TEXT = (
+    "is not UTF-8 text (it holds a byte or an escape that is no character); gcloud would "
+    "send it as it is, and Vertex AI takes only valid UTF-8."
+)
+
+
+def is_text(value: Any) -> bool:
+    """Whether every string in `value` (str, list or dict) encodes as UTF-8: no lone surrogate."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(is_text(k) and is_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(is_text(v) for v in value)
+    return True
+
+
+def read_stdin_text(read_stdin: ReadStdin, limit: int = files.SPEC_FILE_LIMIT) -> str:
+    """Standard input, refused (FileRefusedError) when it holds more than `limit` characters."""
+    text = read_stdin(limit + 1)
+    if len(text) > limit:
+        raise files.FileRefusedError(errno.EFBIG, f"it is larger than {limit // (1024 * 1024)} MiB")
+    return text
+
+
+def read_user_file(path: str, cwd: str) -> str:
+    """A `--config` or `--flags-file` file, within prgcloud.files' bounds (OSError otherwise)."""
+    return files.read_text(os.path.join(cwd, path), limit=files.SPEC_FILE_LIMIT)
 
 
 def _shape_problem(name: str, value: list[Any] | dict[Any, Any]) -> str | None:
@@ -187,7 +242,7 @@ def _shape_problem(name: str, value: list[Any] | dict[Any, Any]) -> str | None:
     for key, item in pairs:
         if item is None and key is not None:
             return f"Bad syntax for dict arg: [{key}]. {ESCAPING_HINT}"
-        if not isinstance(item, (str, bool)):
+        if not isinstance(item, str):
             return f"Invalid value [{item}]: expected a string"
     return None
 
@@ -244,7 +299,7 @@ def _expand_flags_file(
     *,
     cwd: str,
     item: int,
-    read_stdin: Any,
+    read_stdin: ReadStdin | None,
     stack: tuple[str, ...] = (),
 ) -> None:
     """Add the flags a `--flags-file` holds, as gcloud's cli._AddFlagsFileFlags does."""
@@ -252,25 +307,15 @@ def _expand_flags_file(
     if path in stack:
         tokens.problems.append(Problem(where, f"recursive reference ({' > '.join(stack)})."))
         return
-    if path == "-":
-        if read_stdin is None or tokens.stdin_read:
-            tokens.problems.append(Problem(where, "standard input can be read only once."))
-            return
-        tokens.stdin_read = True
-        contents = read_stdin()
-    else:
-        try:
-            with open(os.path.join(cwd, path), encoding="utf-8") as f:
-                contents = f.read()
-        except OSError:
-            tokens.problems.append(Problem(where, f"[{path}] not found."))
-            return
+    contents = _flags_file_text(path, tokens, cwd=cwd, read_stdin=read_stdin)
+    if contents is None:
+        return
     if not contents:
         tokens.problems.append(Problem(where, f"[{path}] is empty."))
         return
     try:
-        data = yaml.safe_load(contents)
-    except yaml.YAMLError as error:
+        data = yamlread.load_flags_file(contents)
+    except yamlread.YamlError as error:
         tokens.problems.append(Problem(where, f"[{path}] is not valid YAML: {error}"))
         return
     for member in data if isinstance(data, list) else [data]:
@@ -291,24 +336,59 @@ def _expand_flags_file(
                         stack=(*stack, path),
                     )
                 continue
-            flag, negated = lookup(str(name))
-            if flag is None:
-                tokens.problems.append(Problem(where, f"{path}: unrecognized flag {name}"))
-                continue
-            if flag.kind is Kind.BOOL:
-                # gcloud injects a boolean entry as the bare flag, whatever its value.
-                value = not negated
-            elif flag.kind is Kind.OPTIONAL and (value is None or isinstance(value, bool)):
-                value = None  # the bare flag: `--dry-run` alone
-            elif value is None or isinstance(value, bool):
-                # ... and so a null or boolean value leaves a value flag without one.
-                tokens.problems.append(Problem(flag.name, "expected one argument"))
-                continue
-            elif not isinstance(value, (list, dict)):
-                value = str(value)
-            else:
-                problem = _shape_problem(flag.name, value)
-                if problem:
-                    tokens.problems.append(Problem(flag.name, problem))
-                    continue
-            tokens.occurrences.append(Occurrence(flag, value, from_flags_file=item))
+            _add_flags_file_entry(name, value, tokens, path=path, item=item)
+
+
+def _flags_file_text(
+    path: str, tokens: Tokens, *, cwd: str, read_stdin: ReadStdin | None
+) -> str | None:
+    """The text of one flags file (or standard input), or None after adding the problem."""
+    where = FLAGS_FILE
+    try:
+        if path != "-":
+            return read_user_file(path, cwd)
+        if read_stdin is None or tokens.stdin_read:
+            tokens.problems.append(Problem(where, "standard input can be read only once."))
+            return None
+        tokens.stdin_read = True
+        return read_stdin_text(read_stdin)
+    except FileNotFoundError:
+        tokens.problems.append(Problem(where, f"[{path}] not found."))
+    except OSError as error:  # files.FileRefusedError says why in its strerror
+        tokens.problems.append(Problem(where, f"[{path}] cannot be read: {error.strerror}."))
+    return None
+
+
+def _add_flags_file_entry(name: Any, value: Any, tokens: Tokens, *, path: str, item: int) -> None:
+    """One `flag: value` entry of a flags file, as the argument gcloud injects for it."""
+    flag, negated = lookup(str(name))
+    if flag is None:
+        tokens.problems.append(Problem(FLAGS_FILE, f"{path}: unrecognized flag {name}"))
+        return
+    if not is_text(value):
+        tokens.problems.append(Problem(flag.name, f"the value in {path} {NOT_TEXT}"))
+        return
+    if flag.kind is Kind.BOOL:
+        # gcloud injects a null or boolean entry as the bare flag, whatever its value; any
+        # other scalar as `--flag=VALUE`, which argparse refuses (`yes` is text in YAML 1.2).
+        if isinstance(value, (list, dict)):
+            tokens.problems.append(Problem("", f"unrecognized arguments: {flag.name} {value}"))
+            return
+        if value is not None and not isinstance(value, bool):
+            tokens.problems.append(Problem(flag.name, f"ignored explicit argument '{value}'"))
+            return
+        value = not negated
+    elif flag.kind is Kind.OPTIONAL and (value is None or isinstance(value, bool)):
+        value = None  # the bare flag: `--dry-run` alone
+    elif value is None or isinstance(value, bool):
+        # ... and so a null or boolean value leaves a value flag without one.
+        tokens.problems.append(Problem(flag.name, "expected one argument"))
+        return
+    elif not isinstance(value, (list, dict)):
+        value = str(value)  # gcloud injects `--flag=VALUE`: 010 is "10", 1e3 is "1000.0"
+    else:
+        problem = _shape_problem(flag.name, value)
+        if problem:
+            tokens.problems.append(Problem(flag.name, problem))
+            return
+    tokens.occurrences.append(Occurrence(flag, value, from_flags_file=item))

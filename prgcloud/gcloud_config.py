@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -129,10 +130,15 @@ def aiplatform_endpoint(properties: Properties, region: str) -> str:
     if override is not None and not _is_endpoint(override):
         raise BadInputError.at(
             "api_endpoint_overrides/aiplatform",
-            f"Invalid value [{override}]: gcloud wants an absolute URI beginning with http:// "
-            "or https:// and ending with a trailing '/'.",
+            f"Invalid value [{_escaped(override)}]: gcloud wants an absolute URI beginning "
+            "with http:// or https:// and ending with a trailing '/'.",
         )
     return regional_endpoint(override or GOOGLE_ENDPOINT, region)
+
+
+def _escaped(text: str) -> str:
+    # A CR or LF in the value must not break the one-paragraph message.
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def regional_endpoint(endpoint: str, region: str) -> str:
@@ -143,7 +149,28 @@ def regional_endpoint(endpoint: str, region: str) -> str:
     return urllib.parse.urlunparse(parts)
 
 
+# gcloud's `_VALID_ENDPOINT_OVERRIDE_REGEX` (core/properties.py), as gcloud matches it: with
+# `re.match` and a `$` that also matches before a final newline.
+_ENDPOINT_OVERRIDE = re.compile(
+    r"^(?:https?)://"
+    r"(?:(?:[A-Z0-9](?:[A-Z0-9-.])+)|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[?[A-F0-9]*:[A-F0-9:]+\]?)"
+    r"(?::\d+)?"
+    r"(?:/|[/?]\S+/)$",
+    re.IGNORECASE,
+)
+
+
 def _is_endpoint(url: str) -> bool:
-    """gcloud's EndpointValidator: an absolute http(s) URI that ends with `/`."""
-    parts = urllib.parse.urlparse(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc) and url.endswith("/")
+    """gcloud's EndpointValidator, less what gcloud accepts but then cannot use.
+
+    gcloud takes `http://[::1/` and crashes parsing it, and takes a query (`/?a=b/`) or a
+    fragment and then fails to build the request URL: those are refused here too.
+    """
+    if not _ENDPOINT_OVERRIDE.match(url):
+        return False
+    try:
+        parts = urllib.parse.urlparse(url)
+        parts.port  # noqa: B018 - a port that is no number raises here
+    except ValueError:
+        return False
+    return not (parts.query or parts.fragment or parts.params)

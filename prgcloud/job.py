@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from prgcloud import argdict, schemas
+from prgcloud import argdict, jobconfig, schemas
 from prgcloud.constants import CONTAINER_REGISTRIES
 from prgcloud.errors import Problem
 
@@ -43,24 +43,30 @@ def parse_flag_pool(value: Any) -> dict[str, Any]:
     """One `--worker-pool-spec` value (a string, or a mapping from a flags file) as a dict."""
     spec = flag_spec_converters()
     if isinstance(value, Mapping):
-        parsed: dict[str, Any] = {}
-        for key, raw in value.items():
-            if raw is None:  # gcloud: a key with no value
-                raise argdict.ArgTypeError(
-                    f"Bad syntax for dict arg: [{key}]. {argdict.ESCAPING_HINT}"
-                )
-            if key not in spec:
-                raise argdict.ArgTypeError(
-                    f"valid keys are [{', '.join(sorted(spec))}]; received: {key}"
-                )
-            try:
-                parsed[key] = raw if isinstance(raw, list) else spec[key](str(raw))
-            except ValueError as error:
-                raise argdict.ArgTypeError(f"Invalid value [{raw}] for key [{key}]") from error
-        return parsed
+        return {key: _flags_file_pool_value(key, raw, spec) for key, raw in value.items()}
     if not isinstance(value, str):
         raise argdict.ArgTypeError(f"Invalid type [{type(value).__name__}] for flag value")
     return argdict.parse_dict(value, spec)
+
+
+def _flags_file_pool_value(key: Any, raw: Any, spec: Mapping[str, argdict.Converter]) -> Any:
+    """A flags-file pool value as gcloud's ArgDict converts it: the YAML value, not its text.
+
+    So `replica-count: 2.9` is `int(2.9)`, 2, and `machine-type: 010` is `str(10)`.
+    """
+    if raw is None:  # gcloud: a key with no value
+        raise argdict.ArgTypeError(f"Bad syntax for dict arg: [{key}]. {argdict.ESCAPING_HINT}")
+    if key not in spec:
+        raise argdict.ArgTypeError(f"valid keys are [{', '.join(sorted(spec))}]; received: {key}")
+    convert = spec[key]
+    if convert is argdict.semicolon_list and not isinstance(raw, str):
+        if isinstance(raw, list):
+            return raw  # an ArgList takes a YAML list as it is
+        raise argdict.ArgTypeError(f"Invalid type [{type(raw).__name__}] for flag value [{raw}]")
+    try:
+        return convert(raw)
+    except (ValueError, TypeError, OverflowError) as error:
+        raise argdict.ArgTypeError(f"Invalid value [{raw}] for key [{key}]") from error
 
 
 def check_flag_pools(
@@ -256,56 +262,21 @@ def has_disk_keys(pools: Sequence[Mapping[str, Any]]) -> bool:
 
 
 def normalize_config(raw: Any, api_version: str) -> tuple[dict[str, Any], list[Problem]]:
-    """A parsed `--config` document as gcloud's apitools reads it, and what is wrong with it.
+    """A parsed `--config` document as gcloud sends it (see `jobconfig`), and what is wrong.
 
-    A single value where the API wants a list becomes a list; int64 numbers become decimal
-    strings; empty lists and nulls are dropped (apitools does not send them).
+    gcloud refuses an empty file and anything but a mapping; then apitools reads the fields
+    (`jobconfig.read_config`); then, if the file's pools are used, gcloud's own rule.
     """
     where = "--config"
     if raw is None:
-        raw = {}
+        return {}, [Problem(where, "the file is empty; gcloud wants a CustomJobSpec mapping.")]
     if not isinstance(raw, dict):
         return {}, [Problem(where, "the file must hold a mapping (a CustomJobSpec).")]
-    schema = schemas.custom_job_spec(api_version)
-    normalized = schemas.walk(copy.deepcopy(raw), schema, schema, _normalize_node)
-    problems = [
-        Problem(where, f"{path or 'the file'}: {message}")
-        for path, message in schemas.errors(normalized, schema)
-    ]
-    problems.extend(_underscore_keys(raw))
+    spec, found = jobconfig.read_config(raw, api_version)
+    problems = [Problem(where, f"{path or 'the file'}: {message}") for path, message in found]
     if not problems:
-        problems.extend(_config_pool_rules(normalized))
-    return normalized, problems
-
-
-def _normalize_node(value: Any, schema: Mapping[str, Any]) -> Any:
-    if isinstance(value, dict):
-        return {k: v for k, v in value.items() if v is not None and v != []}
-    if isinstance(value, list):
-        return [v for v in value if v is not None]
-    if schema.get("x-int64") and isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-def _underscore_keys(raw: Any, path: str = "") -> list[Problem]:
-    # gcloud's help: "keys with underscore are invalid" (the API is camelCase).
-    found: list[Problem] = []
-    if isinstance(raw, dict):
-        for key, value in raw.items():
-            here = f"{path}.{key}" if path else str(key)
-            if "_" in str(key):
-                camel = re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), str(key))
-                found.append(
-                    Problem(
-                        "--config", f"{here}: keys with underscores are invalid; write [{camel}]."
-                    )
-                )
-            found.extend(_underscore_keys(value, here))
-    elif isinstance(raw, list):
-        for i, item in enumerate(raw):
-            found.extend(_underscore_keys(item, f"{path}[{i}]"))
-    return found
+        problems.extend(_config_pool_rules(spec))
+    return spec, problems
 
 
 def _config_pool_rules(spec: Mapping[str, Any]) -> list[Problem]:

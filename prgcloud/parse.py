@@ -14,11 +14,20 @@ from typing import Any
 
 import yaml
 
-from prgcloud import argdict, gcloud_config, job, process
+from prgcloud import argdict, gcloud_config, job, jobconfig, process, yamlread
 from prgcloud.constants import SUPPORTED_TRAINING_REGIONS
 from prgcloud.errors import BadInputError, GcloudNotFoundError, Problem
-from prgcloud.flags import Occurrence, Tokens, tokenize
-from prgcloud.request import API_VERSIONS, CONFIG_PLACEHOLDER, Identity, JobRequest, Options
+from prgcloud.flags import (
+    NOT_TEXT,
+    Occurrence,
+    ReadStdin,
+    Tokens,
+    is_text,
+    read_stdin_text,
+    read_user_file,
+    tokenize,
+)
+from prgcloud.request import API_VERSIONS, Identity, JobRequest, Options
 
 DRY_RUN_STYLES = ("shell", "rest", "python")
 DEFAULT_WAIT_SECONDS = 30 * 60.0
@@ -43,11 +52,12 @@ def parse_create(
     *,
     track: str | None,
     cwd: str,
-    read_stdin: Callable[[], str] | None = None,
+    read_stdin: ReadStdin | None = None,
 ) -> JobRequest:
     """Read `gcloud [track] ai custom-jobs create ARGV` as gcloud would; raise BadInputError.
 
-    `read_stdin` supplies standard input for `--config -` and `--flags-file -`.
+    `read_stdin(n)` reads at most n characters of standard input, for `--config -` and
+    `--flags-file -` (`TextIO.read`).
     """
     tokens = tokenize(argv, cwd=cwd, read_stdin=read_stdin)
     problems = list(tokens.problems)
@@ -60,36 +70,95 @@ def parse_create(
         overrides=property_overrides(tokens.last),
         sdk_root=_sdk_root(environ),
     )
-    project, region, found = resolve_location(tokens.last("--region"), properties)
-    problems.extend(found)
-
-    display_name = tokens.last("--display-name")
-    if display_name is None:
-        problems.append(Problem("--display-name", "must be specified."))
-    elif not display_name:
-        problems.append(Problem("--display-name", "Display name can not be empty."))
-
+    project, region = _where_it_goes(tokens, properties, problems)
+    display_name = _display_name(tokens, problems)
     config_spec, config_from_stdin = _config(tokens, cwd, read_stdin, api_version, problems)
     pools = _flag_pools(tokens, api_version, cwd, problems)
-    if config_spec is None and not pools and not tokens.last("--config"):
-        problems.append(
-            Problem("", "At least one of [--config | --worker-pool-spec] must be specified.")
-        )
-    elif not pools and config_spec is not None and not config_spec.get("workerPoolSpecs"):
-        problems.append(
-            Problem(
-                "--config",
-                "the job has no worker pools: add workerPoolSpecs to the file, or "
-                "--worker-pool-spec flags.",
-            )
-        )
-
-    python_package_uris = _list_value(tokens, "--python-package-uris", problems, last_only=True)
-    args = _list_value(tokens, "--args", problems, unique=True)
-    command = _list_value(tokens, "--command", problems, unique=True)
+    _require_pools(tokens, config_spec, pools, api_version, problems)
+    flags = _spec_flags(tokens, problems)
     labels = _labels(tokens, problems)
-    kms_key = _kms_key(tokens, project, problems)
-    service_account = tokens.last("--service-account")
+    # gcloud's KMS key resource falls back to the core/project property, never to the
+    # project a `--region=projects/P/locations/R` names.
+    kms_key = _kms_key(tokens, properties.get("core/project"), problems)
+    _check_service_account(flags["service_account"], problems)
+    needs_config = _needs_generated_config(tokens, pools, config_from_stdin, problems)
+    endpoint = _endpoint(properties, region, problems)
+    if problems:
+        raise BadInputError(problems)
+    assert project is not None
+    assert region is not None
+    assert endpoint is not None
+    assert display_name is not None
+
+    spec = job.job_spec(config_spec or {}, pools=pools, **flags)
+    body = job.custom_job(display_name, spec, kms_key_name=kms_key, labels=labels)
+    gcloud_args, config_index = _gcloud_args(argv, tokens, track, rewrite=needs_config)
+    return JobRequest(
+        track=track,
+        project=project,
+        region=region,
+        endpoint=endpoint,
+        body=body,
+        gcloud_args=gcloud_args,
+        config_yaml=dump_yaml(spec) if needs_config else None,
+        config_index=config_index,
+        identity=identity(tokens.last, properties),
+        options=options,
+    )
+
+
+def _needs_generated_config(
+    tokens: Tokens,
+    pools: Sequence[Mapping[str, Any]],
+    config_from_stdin: bool,
+    problems: list[Problem],
+) -> bool:
+    """Whether gcloud must get the job as a generated `--config` file.
+
+    gcloud cannot take a disk on its command line, nor read standard input prgcloud read.
+    """
+    needs_config = job.has_disk_keys(pools) or config_from_stdin or tokens.stdin_read
+    if needs_config and any(not pool for pool in pools):
+        problems.append(Problem("--worker-pool-spec", _PLACEHOLDER_IN_GENERATED_CONFIG))
+    return needs_config
+
+
+_PLACEHOLDER_IN_GENERATED_CONFIG = (
+    "a placeholder pool (an empty --worker-pool-spec) cannot be combined with disk-type/"
+    "disk-size or a --config from standard input: gcloud takes those only in a --config "
+    "file, and it refuses empty pools there. Drop the placeholder, or give the disk in a "
+    "--config file."
+)
+
+
+def _where_it_goes(
+    tokens: Tokens, properties: gcloud_config.Properties, problems: list[Problem]
+) -> tuple[str | None, str | None]:
+    """(project, region) of the request, as `custom-jobs create` resolves them.
+
+    The command needs the core/project property even when `--region` names a project
+    (`properties.VALUES.core.project.GetOrFail()` in its Run).
+    """
+    project, region, found = resolve_location(tokens.last("--region"), properties)
+    problems.extend(found)
+    if project and not properties.get("core/project"):
+        problems.append(Problem("--project", _NO_PROJECT))
+    return project, region
+
+
+def _endpoint(
+    properties: gcloud_config.Properties, region: str | None, problems: list[Problem]
+) -> str | None:
+    if not region:
+        return None
+    try:
+        return gcloud_config.aiplatform_endpoint(properties, region)
+    except BadInputError as error:
+        problems.extend(error.problems)
+        return None
+
+
+def _check_service_account(service_account: str | None, problems: list[Problem]) -> None:
     if service_account is not None and not job.is_valid_service_account(service_account):
         problems.append(
             Problem(
@@ -100,56 +169,55 @@ def parse_create(
                 "my-iam-account@PROJECT_ID.iam.gserviceaccount.com",
             )
         )
-    # gcloud cannot take these on its command line: they go to it in a generated --config.
-    needs_config = job.has_disk_keys(pools) or config_from_stdin or tokens.stdin_read
-    if needs_config and any(not pool for pool in pools):
+
+
+def _display_name(tokens: Tokens, problems: list[Problem]) -> str | None:
+    display_name: str | None = tokens.last("--display-name")
+    if display_name is None:
+        problems.append(Problem("--display-name", "must be specified."))
+    elif not display_name:
+        problems.append(Problem("--display-name", "Display name can not be empty."))
+    return display_name
+
+
+def _require_pools(
+    tokens: Tokens,
+    config_spec: Mapping[str, Any] | None,
+    pools: Sequence[Mapping[str, Any]],
+    api_version: str,
+    problems: list[Problem],
+) -> None:
+    """A job needs worker pools: from the flags, else from the config file."""
+    if config_spec is None and not pools and not tokens.last("--config"):
+        problems.append(
+            Problem("", "At least one of [--config | --worker-pool-spec] must be specified.")
+        )
+        return
+    in_config = jobconfig.service_view(config_spec or {}, api_version).get("workerPoolSpecs")
+    if not pools and config_spec is not None and not in_config:
         problems.append(
             Problem(
-                "--worker-pool-spec",
-                "a placeholder pool (an empty --worker-pool-spec) cannot be combined with "
-                "disk-type/disk-size or a --config from standard input: gcloud takes those "
-                "only in a --config file, and it refuses empty pools there. Drop the "
-                "placeholder, or give the disk in a --config file.",
+                "--config",
+                "the job has no worker pools: add workerPoolSpecs to the file, or "
+                "--worker-pool-spec flags.",
             )
         )
-    endpoint = None
-    if region:
-        try:
-            endpoint = gcloud_config.aiplatform_endpoint(properties, region)
-        except BadInputError as error:
-            problems.extend(error.problems)
-    if problems:
-        raise BadInputError(problems)
-    assert project is not None
-    assert region is not None
-    assert display_name is not None
-    assert endpoint is not None
 
-    spec = job.job_spec(
-        config_spec or {},
-        pools=pools,
-        python_package_uris=python_package_uris,
-        network=tokens.last("--network"),
-        service_account=service_account,
-        enable_web_access=bool(tokens.last("--enable-web-access")),
-        enable_dashboard_access=bool(tokens.last("--enable-dashboard-access")),
-        args=args,
-        command=command,
-        persistent_resource_id=tokens.last("--persistent-resource-id"),
-    )
-    body = job.custom_job(display_name, spec, kms_key_name=kms_key, labels=labels)
-    gcloud_args = _gcloud_args(argv, tokens, track, rewrite=needs_config)
-    return JobRequest(
-        track=track,
-        project=project,
-        region=region,
-        endpoint=endpoint,
-        body=body,
-        gcloud_args=gcloud_args,
-        config_yaml=dump_yaml(spec) if needs_config else None,
-        identity=identity(tokens.last, properties),
-        options=options,
-    )
+
+def _spec_flags(tokens: Tokens, problems: list[Problem]) -> dict[str, Any]:
+    """The flags `job.job_spec` lays over the config's spec, by its argument names."""
+    return {
+        "python_package_uris": _list_value(
+            tokens, "--python-package-uris", problems, last_only=True
+        ),
+        "network": tokens.last("--network"),
+        "service_account": tokens.last("--service-account"),
+        "enable_web_access": bool(tokens.last("--enable-web-access")),
+        "enable_dashboard_access": bool(tokens.last("--enable-dashboard-access")),
+        "args": _list_value(tokens, "--args", problems, unique=True),
+        "command": _list_value(tokens, "--command", problems, unique=True),
+        "persistent_resource_id": tokens.last("--persistent-resource-id"),
+    }
 
 
 def wants_help(argv: Sequence[str]) -> bool:
@@ -158,8 +226,13 @@ def wants_help(argv: Sequence[str]) -> bool:
 
 
 def dump_yaml(spec: Mapping[str, Any]) -> str:
-    """A job spec as the YAML prgcloud hands gcloud in a generated `--config` file."""
-    text: str = yaml.safe_dump(dict(spec), sort_keys=True, allow_unicode=True, width=4096)
+    """A job spec as the YAML prgcloud hands gcloud in a generated `--config` file.
+
+    Written for gcloud's YAML 1.1 reader: `y`, `n` and `1e3` are quoted too.
+    """
+    text: str = yaml.dump(
+        dict(spec), Dumper=yamlread.ConfigDumper, sort_keys=True, allow_unicode=True, width=4096
+    )
     return text
 
 
@@ -243,13 +316,11 @@ def resolve_location(
     """
     problems: list[Problem] = []
     project = properties.get("core/project")
-    region = region_flag
-    if region:
-        full = _FULL_REGION.match(region)
-        if full:
-            project, region = full.group(1), full.group(2)
-    else:
-        region = properties.get("ai/region")
+    # gcloud's region resource takes a full name from the flag or from ai/region alike.
+    region = region_flag or properties.get("ai/region")
+    full = _FULL_REGION.match(region or "")
+    if full:
+        project, region = full.group(1), full.group(2)
     if named:
         project, region = named
     if not region:
@@ -269,42 +340,38 @@ def resolve_location(
             )
         )
     if not project:
-        problems.append(
-            Problem(
-                "--project",
-                "The required property [project] is not currently set: set --project, the "
-                "CLOUDSDK_CORE_PROJECT variable, or `gcloud config set project PROJECT`.",
-            )
-        )
+        problems.append(Problem("--project", _NO_PROJECT))
     return project or None, region or None, problems
+
+
+_NO_PROJECT = (
+    "The required property [project] is not currently set: set --project, the "
+    "CLOUDSDK_CORE_PROJECT variable, or `gcloud config set project PROJECT`."
+)
 
 
 def _config(
     tokens: Tokens,
     cwd: str,
-    read_stdin: Callable[[], str] | None,
+    read_stdin: ReadStdin | None,
     api_version: str,
     problems: list[Problem],
 ) -> tuple[dict[str, Any] | None, bool]:
+    """The `--config` spec as gcloud sends it (None without one), and whether it was stdin."""
     path = tokens.last("--config")
     if not path:  # gcloud: `--config=` is no config file
         return None, False
     from_stdin = path == "-"
-    try:
-        if from_stdin:
-            if read_stdin is None or tokens.stdin_read:
-                raise OSError("standard input is not available (or was already read)")
-            text = read_stdin()
-        else:
-            with open(os.path.join(cwd, path), encoding="utf-8") as f:
-                text = f.read()
-    except (OSError, UnicodeDecodeError) as error:
-        problems.append(Problem("--config", f"cannot read [{path}]: {error}"))
+    text = _config_text(path, tokens, cwd, read_stdin, problems)
+    if text is None:
         return None, from_stdin
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as error:
+        raw = yamlread.load_config(text)
+    except yamlread.YamlError as error:
         problems.append(Problem("--config", f"[{path}] is not valid YAML or JSON: {error}"))
+        return None, from_stdin
+    if not is_text(raw):
+        problems.append(Problem("--config", f"[{path}] {NOT_TEXT}"))
         return None, from_stdin
     spec, found = job.normalize_config(raw, api_version)
     if tokens.given("--worker-pool-spec"):
@@ -312,6 +379,26 @@ def _config(
         found = [p for p in found if "Exactly one of fields" not in p.message]
     problems.extend(found)
     return spec, from_stdin
+
+
+def _config_text(
+    path: str,
+    tokens: Tokens,
+    cwd: str,
+    read_stdin: ReadStdin | None,
+    problems: list[Problem],
+) -> str | None:
+    """The `--config` file's text (or standard input's), or None after adding the problem."""
+    try:
+        if path != "-":
+            return read_user_file(path, cwd)
+        if read_stdin is None or tokens.stdin_read:
+            raise OSError(0, "standard input is not available (or was already read)")
+        return read_stdin_text(read_stdin)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        problems.append(Problem("--config", f"cannot read [{path}]: {reason}."))
+        return None
 
 
 def _flag_pools(
@@ -444,34 +531,33 @@ def _kms_key(tokens: Tokens, project: str | None, problems: list[Problem]) -> st
 
 def _gcloud_args(
     argv: Sequence[str], tokens: Tokens, track: str | None, *, rewrite: bool
-) -> tuple[str, ...]:
+) -> tuple[tuple[str, ...], int | None]:
     """The arguments after `gcloud`: the user's own, less prgcloud's flags.
 
     With `rewrite`, the flags that shape the job spec give way to one generated `--config`,
-    and `--flags-file` entries are spelled out as ordinary flags.
+    and `--flags-file` entries are spelled out as ordinary flags; the second value is then
+    the index at which `--config=PATH` goes (at the end), else None.
     """
     drop: set[int] = set()
     for occurrence in tokens.occurrences:
         if occurrence.flag.scope == "prgcloud" or (rewrite and occurrence.flag.name in _SPEC_FLAGS):
             drop.update(occurrence.argv_items)
-    kept: list[str] = []
     if rewrite:
         drop.update(tokens.flags_file_items)
-    for index, item in enumerate(argv):
-        if index not in drop:
-            kept.append(item)
-    if rewrite:
-        kept.extend(
-            arg
-            for occurrence in tokens.occurrences
-            if occurrence.from_flags_file is not None
-            and occurrence.flag.scope != "prgcloud"
-            and occurrence.flag.name not in _SPEC_FLAGS
-            for arg in inline_flag(occurrence)
-        )
-        kept.append(CONFIG_PLACEHOLDER)
     prefix = (track,) if track else ()
-    return (*prefix, "ai", "custom-jobs", "create", *kept)
+    kept = [*prefix, "ai", "custom-jobs", "create"]
+    kept.extend(item for index, item in enumerate(argv) if index not in drop)
+    if not rewrite:
+        return tuple(kept), None
+    kept.extend(
+        arg
+        for occurrence in tokens.occurrences
+        if occurrence.from_flags_file is not None
+        and occurrence.flag.scope != "prgcloud"
+        and occurrence.flag.name not in _SPEC_FLAGS
+        for arg in inline_flag(occurrence)
+    )
+    return tuple(kept), len(kept)
 
 
 def inline_flag(occurrence: Occurrence) -> list[str]:

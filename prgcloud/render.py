@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from prgcloud.gcloud_config import GOOGLE_ENDPOINT, regional_endpoint
-from prgcloud.request import CONFIG_PLACEHOLDER, JobRequest
+from prgcloud.request import JobRequest
 
 _HEREDOC_DELIMITER = "PRGCLOUD_EOF"
 _CONFIG_VARIABLE = "prgcloud_config"
@@ -50,10 +50,8 @@ def shell_snippet(request: JobRequest, precheck_note: str | None = None) -> str:
         lines += _command_lines(["gcloud", *request.gcloud_args], indent="")
         return "\n".join(lines) + "\n"
     config_arg = f'"--config=${_CONFIG_VARIABLE}"'
-    words = [
-        shlex.quote(a) if a != CONFIG_PLACEHOLDER else config_arg
-        for a in ("gcloud", *request.gcloud_args)
-    ]
+    before, after = request.gcloud_args_around_config()
+    words = [*map(shlex.quote, ("gcloud", *before)), config_arg, *map(shlex.quote, after)]
     delimiter = heredoc_delimiter(request.config_yaml)
     lines += [
         "(",
@@ -107,7 +105,7 @@ def python_snippet(request: JobRequest, precheck_note: str | None = None) -> str
     no argument for (`enableDashboardAccess`, `scheduling`, ...) are set on the job spec from
     the same JSON gcloud sends.
     """
-    body = dict(request.body)
+    body = dict(request.service_body)  # the SDK builds protos: every field by its JSON name
     spec = dict(body.get("jobSpec") or {})
     pools = spec.pop("workerPoolSpecs", [])
     output_dir = _output_dir(spec)

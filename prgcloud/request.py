@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from prgcloud import jobconfig
+
 API_VERSIONS = {None: "v1", "beta": "v1beta1", "alpha": "v1beta1"}
 
 
@@ -53,8 +55,8 @@ class JobRequest:
     `gcloud_args` are the arguments after `gcloud` that submit it (prgcloud's own flags
     removed). When gcloud cannot express the job on its command line (a disk spec, or
     `--config -` that prgcloud already read), `config_yaml` holds the job spec that must be
-    written to a file and `gcloud_args` holds the token `CONFIG_PLACEHOLDER` where
-    `--config=PATH` goes.
+    written to a file, and `--config=PATH` goes into `gcloud_args` at `config_index`
+    (`gcloud_argv(PATH)` puts it there).
     """
 
     track: str | None
@@ -64,6 +66,7 @@ class JobRequest:
     body: Mapping[str, Any]
     gcloud_args: tuple[str, ...]
     config_yaml: str | None = None
+    config_index: int | None = None
     identity: Identity = field(default_factory=Identity)
     options: Options = field(default_factory=Options)
 
@@ -85,7 +88,7 @@ class JobRequest:
     @property
     def persistent_resource_id(self) -> str | None:
         """The persistent resource the job asks to run on, if any."""
-        value = self.body.get("jobSpec", {}).get("persistentResourceId")
+        value = self.service_body.get("jobSpec", {}).get("persistentResourceId")
         return str(value) if value else None
 
     @property
@@ -95,15 +98,26 @@ class JobRequest:
         return f"{self.parent}/persistentResources/{rid}" if rid else None
 
     def gcloud_argv(self, config_path: str | None = None) -> tuple[str, ...]:
-        """`gcloud_args` with the generated config file's path filled in."""
+        """`gcloud_args` with `--config=config_path` where the generated config file goes."""
         if self.config_yaml is None:
             return self.gcloud_args
         if config_path is None:
             raise ValueError("this request needs the path of its generated --config file")
-        return tuple(
-            f"--config={config_path}" if a == CONFIG_PLACEHOLDER else a for a in self.gcloud_args
-        )
+        before, after = self.gcloud_args_around_config()
+        return (*before, f"--config={config_path}", *after)
 
+    def gcloud_args_around_config(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """`gcloud_args` split where `--config=PATH` goes (at the end unless `config_index`)."""
+        if self.config_yaml is None or self.config_index is None:
+            return self.gcloud_args, ()
+        return self.gcloud_args[: self.config_index], self.gcloud_args[self.config_index :]
 
-# Never a real argument: a NUL cannot appear in argv.
-CONFIG_PLACEHOLDER = "\x00prgcloud-config\x00"
+    @property
+    def service_body(self) -> Mapping[str, Any]:
+        """`body` as Vertex AI reads it: snake_case keys of a `--config` under their JSON names.
+
+        gcloud sends a config's `replica_count` as it is; the service reads it as
+        `replicaCount` (the proto3 JSON mapping takes both). The pre-check reads this.
+        """
+        view: Mapping[str, Any] = jobconfig.service_view(self.body, self.api_version)
+        return view

@@ -88,34 +88,3 @@ def _message(error: Any) -> str:
         return "must not be empty"
     message: str = error.message
     return message
-
-
-def walk(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any], visit: Any) -> Any:
-    """Rebuild `value` bottom-up, calling `visit(value, schema)` on each node (refs resolved).
-
-    Used to normalize a config the way apitools reads it (a single value where a list is
-    expected becomes a list; int64 numbers become strings) before validating it.
-    """
-    schema = _resolve(schema, root)
-    if schema.get("type") == "array":
-        items = value if isinstance(value, list) else [value]
-        return visit([walk(i, schema.get("items", {}), root, visit) for i in items], schema)
-    if isinstance(value, dict):
-        properties = schema.get("properties")
-        extra = schema.get("additionalProperties")
-        rebuilt: dict[str, Any] = {}
-        for key, item in value.items():
-            sub = properties.get(key) if properties else None
-            if sub is None and isinstance(extra, dict):
-                sub = extra
-            rebuilt[key] = walk(item, sub, root, visit) if sub is not None else item
-        return visit(rebuilt, schema)
-    return visit(value, schema)
-
-
-def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/$defs/"):
-        resolved: Mapping[str, Any] = root["$defs"][ref.split("/")[-1]]
-        return resolved
-    return schema

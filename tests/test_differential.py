@@ -11,6 +11,7 @@ capture server and a directory of its own; the tests then only compare.
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 from collections.abc import Callable, Mapping
@@ -474,6 +475,229 @@ SUBMITTED = [
         files={"job.yaml": CONFIG_LIST},
         id="config-with-empty-network",
     ),
+    # --- each resource's project where gcloud takes it ---
+    param(
+        "--project=p1",
+        "--region=projects/p2/locations/us-central1",
+        "--display-name=kms and region path",
+        POOL,
+        "--kms-key=k1",
+        "--kms-keyring=kr",
+        "--kms-location=us-central1",
+        id="kms-key-project-is-core-project-not-the-regions",
+    ),
+    param(
+        "--region=projects/p2/locations/europe-west4",
+        "--display-name=kms env project",
+        POOL,
+        "--kms-key=k1",
+        "--kms-keyring=kr",
+        "--kms-location=europe-west4",
+        env={"CLOUDSDK_CORE_PROJECT": "env-project"},
+        id="kms-key-project-from-the-environment-with-a-region-path",
+    ),
+    param(
+        "--project=p1",
+        "--region=projects/p2/locations/us-central1",
+        "--display-name=kms project flag",
+        POOL,
+        "--kms-key=k1",
+        "--kms-keyring=kr",
+        "--kms-location=us-central1",
+        "--kms-project=key-project",
+        id="kms-project-flag-with-a-region-path",
+    ),
+    param(
+        "--project=p1",
+        "--region=projects/p2/locations/us-central1",
+        "--display-name=kms full",
+        POOL,
+        f"--kms-key={KMS}",
+        id="kms-full-name-with-a-region-path",
+    ),
+    param(
+        "--project=p1",
+        "--display-name=region path from env",
+        POOL,
+        "--kms-key=k1",
+        "--kms-keyring=kr",
+        "--kms-location=us-central1",
+        env={"CLOUDSDK_AI_REGION": "projects/p2/locations/us-central1"},
+        id="region-property-may-be-a-full-name",
+    ),
+    param(
+        "--display-name=region path from config",
+        POOL,
+        gcloud_files={
+            "active_config": "default",
+            "configurations/config_default": "[core]\nproject = p1\n\n[ai]\n"
+            "region = projects/p2/locations/asia-east1\n",
+        },
+        id="region-in-the-configuration-may-be-a-full-name",
+    ),
+    # --- a --flags-file is YAML 1.2, read with gcloud's own scalars ---
+    param(
+        *P,
+        "--flags-file=flags.yaml",
+        POOL,
+        files={
+            "flags.yaml": "--display-name: 1:40\n--persistent-resource-id: 010\n"
+            "--network: 0100\n--service-account: 0123\n"
+        },
+        id="flags-file-octal-looking-numbers-and-sexagesimal-are-decimal-or-text",
+    ),
+    param(
+        *P,
+        "--flags-file=flags.yaml",
+        POOL,
+        files={
+            "flags.yaml": "--display-name: yes\n--args: [yes, no, on, off, y, n, 'True']\n"
+            "--labels: {a: yes, b: off, c: n}\n"
+        },
+        id="flags-file-yes-no-on-off-are-text",
+    ),
+    param(
+        *P,
+        "--flags-file=flags.yaml",
+        POOL,
+        files={"flags.yaml": "--display-name: 1e3\n--persistent-resource-id: 1_000\n"},
+        id="flags-file-numbers-become-pythons-text-of-them",
+    ),
+    param(
+        *P,
+        "--display-name=pool in flags file",
+        "--flags-file=flags.yaml",
+        files={
+            "flags.yaml": "--worker-pool-spec:\n  machine-type: n1-standard-4\n"
+            "  replica-count: 2.9\n  container-image-uri: yes\n"
+            "  accelerator-type: NVIDIA_TESLA_T4\n  accelerator-count: 1.9\n"
+        },
+        id="flags-file-pool-numbers-are-pythons-int-of-the-value",
+    ),
+    param(
+        *P,
+        "--display-name=pool in flags file",
+        "--flags-file=flags.yaml",
+        files={
+            "flags.yaml": "- --worker-pool-spec: {machine-type: 010, replica-count: 010, "
+            f"container-image-uri: '{IMAGE}'}}\n"
+            f"- --worker-pool-spec: {{machine-type: m, replica-count: true, "
+            f"container-image-uri: '{IMAGE}'}}\n"
+        },
+        id="flags-file-pool-010-is-ten-and-true-is-one",
+    ),
+    param(
+        *P,
+        "--display-name=null bool",
+        POOL,
+        "--flags-file=flags.yaml",
+        files={"flags.yaml": "--enable-web-access: ~\n--no-enable-dashboard-access: false\n"},
+        id="flags-file-null-or-false-boolean-is-the-bare-flag",
+    ),
+    param(
+        *P,
+        "--flags-file=-",
+        POOL,
+        stdin="--display-name: 0100\n--labels: {n: no}\n",
+        id="flags-file-from-standard-input-is-yaml-1-2-too",
+    ),
+    # --- a --config is YAML 1.1, read the way apitools reads it ---
+    param(
+        *P,
+        "--display-name=config 1.1",
+        "--config=job.yaml",
+        files={
+            "job.yaml": f"""\
+workerPoolSpecs:
+- machineSpec: {{machineType: n1-standard-8, acceleratorType: NVIDIA_TESLA_T4,
+                acceleratorCount: 0x2}}
+  replicaCount: 0100
+  diskSpec: {{bootDiskSizeGb: 1:40}}
+  containerSpec: {{imageUri: '{IMAGE}', args: ['010', 0o10, +.5]}}
+- machineSpec: {{machineType: n1-standard-4}}
+  replicaCount: 1_000
+  containerSpec: {{imageUri: '{IMAGE}'}}
+enableWebAccess: yes
+enableDashboardAccess: off
+scheduling: {{restartJobOnWorkerRestart: on, disableRetries: n}}
+network: ~
+"""
+        },
+        id="config-octal-hex-sexagesimal-and-yes-on-off",
+    ),
+    param(
+        *P,
+        "--display-name=config int text",
+        "--config=job.yaml",
+        files={
+            "job.yaml": f"""\
+workerPoolSpecs:
+  machineSpec: {{machineType: n1-standard-8, acceleratorType: NVIDIA_TESLA_T4,
+                acceleratorCount: '2'}}
+  replicaCount: ' 3 '
+  diskSpec: {{bootDiskSizeGb: '+200'}}
+  containerSpec: {{imageUri: '{IMAGE}'}}
+"""
+        },
+        id="config-integers-written-as-text",
+    ),
+    param(
+        *P,
+        "--display-name=config enum number",
+        "--config=job.yaml",
+        files={
+            "job.yaml": "workerPoolSpecs:\n  machineSpec: {machineType: n1-standard-8, "
+            f"acceleratorType: 5}}\n  containerSpec: {{imageUri: '{IMAGE}'}}\n"
+        },
+        id="config-enum-by-its-number",
+    ),
+    param(
+        *P,
+        "--display-name=config twice",
+        "--config=job.yaml",
+        files={"job.yaml": CONFIG_MAPPING + "network: first\nnetwork: second\n"},
+        id="config-key-given-twice-first-wins",
+    ),
+    param(
+        *P,
+        "--display-name=config snake",
+        "--config=job.yaml",
+        files={
+            "job.yaml": f"""\
+worker_pool_specs:
+- machine_spec: {{machine_type: n1-standard-4}}
+  replica_count: 2
+  container_spec: {{image_uri: '{IMAGE}'}}
+enable_web_access: true
+persistent_resource_id: my-resource
+"""
+        },
+        id="config-snake-case-keys-are-sent-as-they-are",
+    ),
+    param(
+        *P,
+        "--display-name=config snake inside",
+        "--config=job.yaml",
+        "--args=--from-flag",
+        files={
+            "job.yaml": f"""\
+workerPoolSpecs:
+- machineSpec: {{machineType: n1-standard-4, accelerator_count: 0}}
+  replica_count: '2'
+  containerSpec: {{imageUri: '{IMAGE}'}}
+  disk_spec: {{boot_disk_size_gb: 200}}
+"""
+        },
+        id="config-snake-case-keys-inside-a-pool",
+    ),
+    param(
+        *P,
+        "--display-name=empty mapping on stdin",
+        "--config=-",
+        POOL,
+        stdin="{}\n",
+        id="config-from-stdin-an-empty-mapping-with-pools-from-flags",
+    ),
     param(
         *P,
         "--display-name=from stdin",
@@ -485,6 +709,124 @@ SUBMITTED = [
 ]
 
 REFUSED = [
+    # --- where gcloud refuses what prgcloud used to take ---
+    param(
+        "--display-name=region path only",
+        POOL,
+        "--region=projects/p2/locations/us-central1",
+        id="region-path-without-a-project-property",
+    ),
+    param(
+        "--display-name=region property path only",
+        POOL,
+        env={"CLOUDSDK_AI_REGION": "projects/p2/locations/us-central1"},
+        id="region-property-path-without-a-project-property",
+    ),
+    param(
+        *P, "--display-name=empty", "--config=job.yaml", files={"job.yaml": ""}, id="empty-config"
+    ),
+    param(
+        *P,
+        "--display-name=null config",
+        "--config=job.yaml",
+        POOL,
+        files={"job.yaml": "~\n"},
+        id="null-config-even-with-pools-from-flags",
+    ),
+    param(
+        *P,
+        "--display-name=empty stdin",
+        "--config=-",
+        POOL,
+        stdin="",
+        id="config-from-empty-standard-input",
+    ),
+    param(
+        *P,
+        "--display-name=date",
+        "--config=job.yaml",
+        files={"job.yaml": CONFIG_MAPPING + "scheduling: {timeout: 2001-12-14}\n"},
+        id="date-in-a-config",
+    ),
+    param(
+        *P,
+        "--display-name=float",
+        "--config=job.yaml",
+        files={"job.yaml": CONFIG_MAPPING.replace("replicaCount: 1", "replicaCount: 2.9")},
+        id="float-replica-count-in-a-config",
+    ),
+    param(
+        *P,
+        "--display-name=quoted yes",
+        "--config=job.yaml",
+        files={"job.yaml": CONFIG_MAPPING + "enableWebAccess: 'yes'\n"},
+        id="quoted-yes-is-no-boolean-in-a-config",
+    ),
+    param(
+        *P,
+        "--display-name=hex text",
+        "--config=job.yaml",
+        files={"job.yaml": CONFIG_MAPPING.replace("replicaCount: 1", "replicaCount: '0x2'")},
+        id="hex-text-is-no-integer-in-a-config",
+    ),
+    param(
+        *P,
+        POOL,
+        "--flags-file=flags.yaml",
+        files={"flags.yaml": "--display-name: x\n--enable-web-access: yes\n"},
+        id="flags-file-yes-is-no-boolean",
+    ),
+    param(
+        *P,
+        POOL,
+        "--flags-file=flags.yaml",
+        files={"flags.yaml": "--display-name: 2001-12-14\n"},
+        id="flags-file-date",
+    ),
+    param(
+        *P,
+        POOL,
+        "--flags-file=flags.yaml",
+        files={"flags.yaml": "--display-name: x\n--labels: {since: 2001-12-14}\n"},
+        id="flags-file-date-inside-a-mapping",
+    ),
+    param(
+        *P,
+        POOL,
+        "--flags-file=flags.yaml",
+        files={"flags.yaml": "--display-name: a\n--display-name: b\n"},
+        id="flags-file-key-given-twice",
+    ),
+    param(
+        *P,
+        POOL,
+        "--flags-file=flags.yaml",
+        files={"flags.yaml": "--display-name: 0x1F\n"},
+        id="flags-file-hex-number",
+    ),
+    param(
+        *P,
+        POOL,
+        "--flags-file=flags.yaml",
+        files={"flags.yaml": "--display-name: .inf\n"},
+        id="flags-file-infinity",
+    ),
+    param(
+        *P,
+        "--flags-file=flags.yaml",
+        files={
+            "flags.yaml": "--display-name: x\n--worker-pool-spec: {machine-type: m, "
+            f"replica-count: '2.9', container-image-uri: '{IMAGE}'}}\n"
+        },
+        id="flags-file-pool-count-as-text-is-pythons-int-of-text",
+    ),
+    param(
+        *P,
+        POOL,
+        "--flags-file=flags.yaml",
+        files={"flags.yaml": "--display-name: x\n--args: [a, 1]\n"},
+        id="flags-file-list-item-that-is-no-text",
+    ),
     param(
         *P,
         "--display-name=empty config pool",
@@ -615,8 +957,8 @@ def run_gcloud(case: Case, directory: Path) -> GcloudRun:
     )
 
 
-def stdin_of(case: Case) -> Callable[[], str]:
-    return lambda: case.stdin or ""
+def stdin_of(case: Case) -> Callable[[int], str]:
+    return io.StringIO(case.stdin or "").read
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ Expectations were checked against gcloud 528 (`gcloud ai custom-jobs create ...`
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,10 @@ def seen(tokens: Tokens) -> list[tuple[str, Any, tuple[int, ...]]]:
     return [(o.flag.name, o.value, o.argv_items) for o in tokens.occurrences]
 
 
-def read(
-    argv: Sequence[str], cwd: Path | str = ".", stdin: Callable[[], str] | None = None
-) -> Tokens:
-    return tokenize(argv, cwd=str(cwd), read_stdin=stdin)
+def read(argv: Sequence[str], cwd: Path | str = ".", stdin: str | None = None) -> Tokens:
+    """Tokenize argv in `cwd`; `stdin` is standard input's text (None: there is none)."""
+    read_stdin = None if stdin is None else io.StringIO(stdin).read
+    return tokenize(argv, cwd=str(cwd), read_stdin=read_stdin)
 
 
 @pytest.mark.parametrize(
@@ -344,6 +345,75 @@ def test_prgcloud_and_global_switches_in_a_flags_file_are_bare_flags(
     assert from_file(tokens) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("--network: 010\n", "10", id="010-is-ten"),
+        pytest.param("--network: 0100\n", "100", id="0100-is-a-hundred"),
+        pytest.param("--network: 1:40\n", "1:40", id="sexagesimal-is-text"),
+        pytest.param("--network: yes\n", "yes", id="yes-is-text"),
+        pytest.param("--network: off\n", "off", id="off-is-text"),
+        pytest.param("--network: 1e3\n", "1000.0", id="a-float-is-pythons-text-of-it"),
+        pytest.param("--network: 1_000\n", "1000", id="underscores"),
+        pytest.param("--network: '010'\n", "010", id="quoted-stays"),
+    ],
+)
+def test_a_flags_file_is_yaml_1_2_with_gclouds_scalars(
+    files: Callable[..., Path], text: str, expected: str
+) -> None:
+    tokens = read(["--flags-file=flags.yaml"], files(flags_yaml=text))
+
+    assert tokens.problems == []
+    assert tokens.last("--network") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        pytest.param(
+            "--enable-web-access: yes\n",
+            Problem("--enable-web-access", "ignored explicit argument 'yes'"),
+            id="yes-for-a-switch",
+        ),
+        pytest.param(
+            "--quiet: 1\n", Problem("--quiet", "ignored explicit argument '1'"), id="one-for-quiet"
+        ),
+        pytest.param(
+            "--enable-web-access: [a]\n",
+            Problem("", "unrecognized arguments: --enable-web-access ['a']"),
+            id="a-list-for-a-switch",
+        ),
+    ],
+)
+def test_a_switch_given_a_value_in_a_flags_file_is_refused_as_gcloud_does(
+    files: Callable[..., Path], text: str, problem: Problem
+) -> None:
+    tokens = read(["--flags-file=flags.yaml"], files(flags_yaml=text))
+
+    assert tokens.problems == [problem]
+    assert tokens.occurrences == []
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        pytest.param("--network: 2001-12-14\n", "a date or time", id="a-date"),
+        pytest.param("--network: a\n--network: b\n", "found the key '--network' twice", id="twice"),
+        pytest.param("--network: 0x10\n", "is not a number gcloud reads", id="hex"),
+        pytest.param("--network: .inf\n", "is not a number gcloud reads", id="infinity"),
+        pytest.param("--args: [a, 1]\n", "Invalid value [1]: expected a string", id="not-text"),
+        pytest.param("--args: [a, true]\n", "Invalid value [True]", id="a-boolean-item"),
+    ],
+)
+def test_what_gcloud_fails_on_in_a_flags_file_is_a_problem(
+    files: Callable[..., Path], text: str, fragment: str
+) -> None:
+    tokens = read(["--flags-file=flags.yaml"], files(flags_yaml=text))
+
+    assert len(tokens.problems) == 1
+    assert fragment in tokens.problems[0].message
+
+
 def test_a_flags_file_has_no_no_form_gcloud_lacks(files: Callable[..., Path]) -> None:
     tokens = read(["--flags-file=flags.yaml"], files(flags_yaml="--no-quiet: true\n"))
 
@@ -452,22 +522,15 @@ def test_a_flags_file_path_is_relative_to_the_working_directory(tmp_path: Path) 
 
 
 def test_a_flags_file_may_come_from_standard_input() -> None:
-    calls: list[int] = []
-
-    def stdin() -> str:
-        calls.append(1)
-        return "--display-name: piped\n"
-
-    tokens = read(["--flags-file", "-"], stdin=stdin)
+    tokens = read(["--flags-file", "-"], stdin="--display-name: piped\n")
 
     assert tokens.problems == []
     assert tokens.last("--display-name") == "piped"
     assert tokens.stdin_read
-    assert calls == [1]
 
 
 def test_standard_input_is_read_only_once() -> None:
-    tokens = read(["--flags-file=-", "--flags-file=-"], stdin=lambda: "--display-name: a\n")
+    tokens = read(["--flags-file=-", "--flags-file=-"], stdin="--display-name: a\n")
 
     assert tokens.problems == [Problem("--flags-file", "standard input can be read only once.")]
     assert tokens.last("--display-name") == "a"

@@ -6,6 +6,7 @@ The bodies were checked against what gcloud 528 POSTs for the same command lines
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
-from prgcloud import argdict
+from prgcloud import argdict, yamlread
 from prgcloud.flags import FLAGS, Occurrence
 from prgcloud.parse import DEFAULT_WAIT_SECONDS, inline_flag, parse_create
-from prgcloud.request import CONFIG_PLACEHOLDER, Identity, JobRequest, Options
+from prgcloud.request import Identity, JobRequest, Options
 
 P = ("--project=p", "--region=us-central1", "--display-name=job")
 IMAGE = "gcr.io/p/trainer:v1"
@@ -79,7 +80,7 @@ def parse(workdir: Path) -> Parse:
             environ,
             track=track,
             cwd=str(workdir),
-            read_stdin=None if stdin is None else lambda: stdin,
+            read_stdin=None if stdin is None else io.StringIO(stdin).read,
         )
 
     return run
@@ -259,6 +260,49 @@ def test_labels_and_a_kms_key_complete_the_body(parse: Parse) -> None:
             "kmsKeyName": "projects/p/locations/us-central1/keyRings/kr/cryptoKeys/k"
         },
     }
+
+
+KMS_PARTS = ("--kms-key=k", "--kms-keyring=kr", "--kms-location=us-central1")
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "key_project"),
+    [
+        pytest.param(
+            ["--project=p1", "--region=projects/p2/locations/us-central1"],
+            {},
+            "p1",
+            id="the-project-flag-not-the-regions",
+        ),
+        pytest.param(
+            ["--region=projects/p2/locations/us-central1"],
+            {"CLOUDSDK_CORE_PROJECT": "env-p"},
+            "env-p",
+            id="the-project-property-not-the-regions",
+        ),
+        pytest.param(
+            ["--project=p1"],
+            {"CLOUDSDK_AI_REGION": "projects/p2/locations/us-central1"},
+            "p1",
+            id="not-the-region-propertys-either",
+        ),
+        pytest.param(
+            ["--project=p1", "--region=projects/p2/locations/us-central1", "--kms-project=kp"],
+            {},
+            "kp",
+            id="the-kms-project-flag-first",
+        ),
+    ],
+)
+def test_the_kms_key_is_in_the_project_gcloud_gives_it(
+    parse: Parse, argv: list[str], env: dict[str, str], key_project: str
+) -> None:
+    request = parse(*argv, "--display-name=job", POOL, *KMS_PARTS, env=env)
+
+    assert request.project == "p2"
+    assert request.body["encryptionSpec"]["kmsKeyName"] == (
+        f"projects/{key_project}/locations/us-central1/keyRings/kr/cryptoKeys/k"
+    )
 
 
 def test_a_local_package_pool_runs_the_image_gcloud_builds(parse: Parse) -> None:
@@ -467,6 +511,56 @@ def test_flags_win_over_the_config_file(
             },
             id="json-is-yaml",
         ),
+        pytest.param(
+            "workerPoolSpecs:\n  machineSpec: {machineType: n1, acceleratorType: 5,"
+            " acceleratorCount: ' 2 '}\n  replicaCount: '+3'\n  diskSpec: {bootDiskSizeGb: '200'}\n"
+            "  containerSpec: {imageUri: i}\n",
+            {
+                "workerPoolSpecs": [
+                    {
+                        "machineSpec": {
+                            "machineType": "n1",
+                            "acceleratorType": "NVIDIA_TESLA_T4",
+                            "acceleratorCount": 2,
+                        },
+                        "replicaCount": "3",
+                        "diskSpec": {"bootDiskSizeGb": 200},
+                        "containerSpec": {"imageUri": "i"},
+                    }
+                ]
+            },
+            id="integers-as-text-and-an-enum-by-its-number",
+        ),
+        pytest.param(
+            "workerPoolSpecs:\n  machineSpec: {machineType: n1}\n  replicaCount: 0100\n"
+            "  containerSpec: {imageUri: i, args: ['y', '1e3']}\nenableWebAccess: on\n",
+            {
+                "workerPoolSpecs": [
+                    {
+                        "machineSpec": {"machineType": "n1"},
+                        "replicaCount": "64",
+                        "containerSpec": {"imageUri": "i", "args": ["y", "1e3"]},
+                    }
+                ],
+                "enableWebAccess": True,
+            },
+            id="yaml-1-1-octal-and-on",
+        ),
+        pytest.param(
+            "worker_pool_specs:\n- machine_spec: {machine_type: n1}\n  replica_count: 2\n"
+            "  container_spec: {image_uri: i}\nnetwork: first\nnetwork: second\n",
+            {
+                "worker_pool_specs": [
+                    {
+                        "machine_spec": {"machine_type": "n1"},
+                        "replica_count": 2,
+                        "container_spec": {"image_uri": "i"},
+                    }
+                ],
+                "network": "first",
+            },
+            id="snake-case-keys-go-as-they-are-and-the-first-of-two-keys-wins",
+        ),
     ],
 )
 def test_the_config_file_reads_as_apitools_reads_it(
@@ -483,6 +577,38 @@ def test_a_config_may_come_from_standard_input(parse: Parse) -> None:
     assert request.body["jobSpec"]["workerPoolSpecs"] == with_pools(
         containerSpec={"args": ["x"]}, pythonPackageSpec={"args": ["x"]}
     )
+
+
+def test_the_service_reads_snake_case_keys_under_their_json_names(parse: Parse) -> None:
+    config = (
+        "worker_pool_specs:\n- machine_spec: {machine_type: n1, accelerator_count: 1}\n"
+        "  container_spec: {image_uri: i}\n  disk_spec: {boot_disk_size_gb: 200}\n"
+        "persistent_resource_id: pr\n"
+    )
+
+    request = parse(*P, "--config=job.yaml", files={"job.yaml": config})
+
+    assert request.service_body["jobSpec"] == {
+        "workerPoolSpecs": [
+            {
+                "machineSpec": {"machineType": "n1", "acceleratorCount": 1},
+                "containerSpec": {"imageUri": "i"},
+                "diskSpec": {"bootDiskSizeGb": 200},
+            }
+        ],
+        "persistentResourceId": "pr",
+    }
+    assert (
+        request.persistent_resource_name
+        == "projects/p/locations/us-central1/persistentResources/pr"
+    )
+
+
+def test_a_generated_config_reads_back_in_gclouds_yaml_1_1(parse: Parse) -> None:
+    request = parse(*P, f"{POOL},disk-size=200", "--args=y,n,1e3,010,2001-12-14")
+
+    assert request.config_yaml is not None
+    assert yamlread.load_config(request.config_yaml) == request.body["jobSpec"]
 
 
 # --- where it goes -------------------------------------------------------------------------------
@@ -569,6 +695,20 @@ OTHER_CONFIG = "[core]\nproject = other-p\n[ai]\nregion = asia-east1\n"
             {"configurations/config_default": DEFAULT_CONFIG},
             ("full-p", "us-west1"),
             id="a-full-region-name-beats-the-configuration",
+        ),
+        pytest.param(
+            ["--project=flag-p"],
+            {"CLOUDSDK_AI_REGION": "projects/env-p/locations/us-east1"},
+            {},
+            ("env-p", "us-east1"),
+            id="the-region-property-may-be-a-full-name",
+        ),
+        pytest.param(
+            ["--region=us-west1"],
+            {"CLOUDSDK_AI_REGION": "projects/env-p/locations/us-east1"},
+            {"configurations/config_default": DEFAULT_CONFIG},
+            ("file-p", "us-west1"),
+            id="the-region-flag-beats-a-full-name-property-whole",
         ),
     ],
 )
@@ -807,7 +947,7 @@ def test_disk_keys_hand_gcloud_a_generated_config(parse: Parse) -> None:
         "--dry-run",
     )
 
-    assert request.gcloud_args == (
+    assert request.gcloud_argv("job.yaml") == (
         "ai",
         "custom-jobs",
         "create",
@@ -815,7 +955,7 @@ def test_disk_keys_hand_gcloud_a_generated_config(parse: Parse) -> None:
         "--labels=team=ml",
         "--network=n",
         "-q",
-        CONFIG_PLACEHOLDER,
+        "--config=job.yaml",
     )
     assert spec_of(request) == request.body["jobSpec"]
     assert spec_of(request)["workerPoolSpecs"][0]["diskSpec"] == {
@@ -832,13 +972,13 @@ def test_a_config_read_from_standard_input_is_handed_over_as_a_file(parse: Parse
         *P, "--config", "-", "--command=go", "--persistent-resource-id=pr", stdin=CONFIG
     )
 
-    assert request.gcloud_args == (
+    assert request.gcloud_argv("job.yaml") == (
         "ai",
         "custom-jobs",
         "create",
         *P,
         "--persistent-resource-id=pr",
-        CONFIG_PLACEHOLDER,
+        "--config=job.yaml",
     )
     assert spec_of(request) == request.body["jobSpec"]
     assert spec_of(request)["persistentResourceId"] == "pr"
@@ -858,7 +998,7 @@ def test_flags_file_entries_are_spelled_out_when_gcloud_gets_a_generated_config(
 """
     request = parse(*P, "--flags-file", "f.yaml", "--verbosity=info", files={"f.yaml": flags_file})
 
-    assert request.gcloud_args == (
+    assert request.gcloud_argv("job.yaml") == (
         "ai",
         "custom-jobs",
         "create",
@@ -867,7 +1007,7 @@ def test_flags_file_entries_are_spelled_out_when_gcloud_gets_a_generated_config(
         "--labels=team=ml",
         "--enable-web-access",
         "--format=json",
-        CONFIG_PLACEHOLDER,
+        "--config=job.yaml",
     )
     assert spec_of(request) == request.body["jobSpec"]
     assert spec_of(request)["workerPoolSpecs"][0]["containerSpec"]["args"] == ["x", "y,z"]

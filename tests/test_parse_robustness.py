@@ -88,7 +88,7 @@ def test_random_argument_lists_never_crash_the_parser(tmp_path: Path, seed: int)
         try:
             parse_create(
                 argv, environ, track=rng.choice([None, "beta"]), cwd=str(tmp_path),
-                read_stdin=lambda: "--display-name: x\n",
+                read_stdin=lambda _limit: "--display-name: x\n",
             )  # fmt: skip
         except BadInputError as error:
             refusals.append(error)

@@ -24,7 +24,7 @@ import pytest
 from capture_server import TOKEN, CaptureServer
 
 from prgcloud import render
-from prgcloud.request import CONFIG_PLACEHOLDER, Identity, JobRequest
+from prgcloud.request import Identity, JobRequest
 
 # Each one is a way a careless snippet would let the shell (or Python) read a value.
 TRICKY = [
@@ -143,7 +143,6 @@ def config_request(endpoint: str) -> JobRequest:
             "--region",
             "europe-west4",
             "--display-name=disk job",
-            CONFIG_PLACEHOLDER,
         ),
         config_yaml=CONFIG_YAML,
     )
@@ -619,7 +618,9 @@ def test_snippets_of_a_parsed_request_send_what_prgcloud_computed(
 ) -> None:
     from prgcloud.parse import parse_create
 
-    request = parse_create(argv, run_env, track=track, cwd=str(tmp_path), read_stdin=lambda: stdin)
+    request = parse_create(
+        argv, run_env, track=track, cwd=str(tmp_path), read_stdin=lambda _limit: stdin
+    )
     snippet = snippet_of(request)
 
     if snippet_of is render.python_snippet:

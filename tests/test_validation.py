@@ -6,6 +6,7 @@ gcloud stops at its first complaint; prgcloud reports them all, in order, in one
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -376,6 +377,39 @@ def test_a_bad_endpoint_override_joins_the_other_problems(workdir: Path) -> None
     )
 
 
+OVERRIDE = "CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM"
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        pytest.param("http://[::1/", id="an-unclosed-ipv6-address-gcloud-crashes-on"),
+        pytest.param("http://127.0.0.1:8080/\r\nX-Evil: 1/", id="cr-lf-inside"),
+        pytest.param("http://127.0.0.1:8080/\r", id="a-trailing-cr"),
+        pytest.param("http://127.0.0.1:8080/?a=b/", id="a-query-gcloud-cannot-build-a-url-from"),
+        pytest.param("http://localhost:99999/", id="a-port-out-of-range"),
+        pytest.param("http://a_b:8080/", id="an-underscore-in-the-host"),
+    ],
+)
+def test_an_endpoint_override_gcloud_refuses_or_cannot_use_is_bad_input(
+    workdir: Path, override: str
+) -> None:
+    found = problems([*BASE, POOL], workdir, env={OVERRIDE: override})
+
+    assert_reported(found, [("api_endpoint_overrides/aiplatform", "Invalid value [")])
+    assert "\n" not in found[0][1]
+    assert "\r" not in found[0][1]
+
+
+def test_a_trailing_newline_on_the_endpoint_override_is_dropped_as_gcloud_drops_it(
+    workdir: Path,
+) -> None:
+    # gcloud's validator matches with `$`, which allows a final newline; urlparse drops it.
+    request = parse([*BASE, POOL], workdir, env={OVERRIDE: "http://127.0.0.1:8080/\n"})
+
+    assert request.url.startswith("http://127.0.0.1:8080/v1/projects/p/")
+
+
 @pytest.mark.parametrize(
     ("track", "accelerator"),
     [(None, "NVIDIA_H100_80GB"), ("beta", "NVIDIA_H100_80GB"), ("alpha", "TPU_V4_POD")],
@@ -604,7 +638,7 @@ def test_a_repeated_list_item_is_refused_as_gcloud_does(workdir: Path, flags: li
             id="region-from-the-environment-is-checked-too",
         ),
         pytest.param(
-            ["--region=projects/pp/locations/mars"],
+            ["--project=p", "--region=projects/pp/locations/mars"],
             {},
             [("--region", "but found [mars].")],
             id="full-region-name-is-checked",
@@ -614,6 +648,18 @@ def test_a_repeated_list_item_is_refused_as_gcloud_does(workdir: Path, flags: li
             {},
             [("--project", "The required property [project] is not currently set")],
             id="project-missing",
+        ),
+        pytest.param(
+            ["--region=projects/pp/locations/us-central1"],
+            {},
+            [("--project", "The required property [project] is not currently set")],
+            id="a-region-path-does-not-set-the-project-property",
+        ),
+        pytest.param(
+            [],
+            {"CLOUDSDK_AI_REGION": "projects/pp/locations/us-central1"},
+            [("--project", "The required property [project] is not currently set")],
+            id="nor-does-a-region-property-path",
         ),
         pytest.param(
             ["--region=us-central1"],
@@ -672,7 +718,7 @@ CONFIG_POOL = "workerPoolSpecs:\n- machineSpec: {machineType: n1}\n  containerSp
             id="a-scalar",
         ),
         pytest.param(
-            "network: n\n",
+            "network: net\n",
             [("--config", "the job has no worker pools: add workerPoolSpecs to the file")],
             id="no-pools",
         ),
@@ -695,36 +741,47 @@ CONFIG_POOL = "workerPoolSpecs:\n- machineSpec: {machineType: n1}\n  containerSp
             id="unknown-nested-key",
         ),
         pytest.param(
-            "workerPoolSpecs:\n- machine_spec: {machineType: n1}\n  containerSpec: {imageUri: i}\n",
+            "workerPoolSpecs:\n- machineSpec: {machineType: n1}\n  containerSpec: {imageUri: i}\n"
+            "  machine_spec: {machineType: n2}\n",
             [
-                ("--config", "workerPoolSpecs[0]: unknown key [machine_spec]"),
                 (
                     "--config",
-                    "workerPoolSpecs[0].machine_spec: keys with underscores are invalid; "
-                    "write [machineSpec].",
+                    "workerPoolSpecs[0].machine_spec: the field is given twice, as [machineSpec] "
+                    "and as [machine_spec]",
                 ),
             ],
-            id="underscore-key",
+            id="a-field-under-both-of-its-names",
         ),
         pytest.param(
             CONFIG_POOL + "  replicaCount: two\n",
-            [("--config", "workerPoolSpecs[0].replicaCount: 'two' does not match")],
+            [("--config", 'workerPoolSpecs[0].replicaCount: expected an integer, found "two"')],
             id="int64-not-a-number",
         ),
         pytest.param(
             "workerPoolSpecs:\n- machineSpec: {machineType: n1}\n  containerSpec: {imageUri: 5}\n",
-            [("--config", "workerPoolSpecs[0].containerSpec.imageUri: expected string, found 5")],
+            [("--config", "workerPoolSpecs[0].containerSpec.imageUri: expected a string, found 5")],
             id="wrong-type",
         ),
         pytest.param(
             CONFIG_POOL + "enableWebAccess: 'yes'\n",
-            [("--config", 'enableWebAccess: expected boolean, found "yes"')],
+            [("--config", 'enableWebAccess: expected a boolean (true or false), found "yes"')],
             id="string-for-a-boolean",
         ),
         pytest.param(
-            CONFIG_POOL + "  diskSpec: {bootDiskSizeGb: '100'}\n",
-            [("--config", "workerPoolSpecs[0].diskSpec.bootDiskSizeGb: expected integer")],
-            id="int32-is-not-a-string",
+            CONFIG_POOL + "  diskSpec: {bootDiskSizeGb: 2.5}\n",
+            [("--config", "workerPoolSpecs[0].diskSpec.bootDiskSizeGb: expected an integer")],
+            id="an-integer-is-not-a-float",
+        ),
+        pytest.param(
+            CONFIG_POOL + "  diskSpec: {bootDiskSizeGb: 4294967296}\n",
+            [
+                (
+                    "--config",
+                    "workerPoolSpecs[0].diskSpec.bootDiskSizeGb: 4294967296 is out of range "
+                    "[-2147483648, 2147483647]",
+                )
+            ],
+            id="an-int32-out-of-range",
         ),
         pytest.param(
             "workerPoolSpecs:\n- machineSpec: {machineType: n1, acceleratorType: T4}\n"
@@ -732,7 +789,7 @@ CONFIG_POOL = "workerPoolSpecs:\n- machineSpec: {machineType: n1}\n  containerSp
             [
                 (
                     "--config",
-                    "workerPoolSpecs[0].machineSpec.acceleratorType: 'T4' is not one of "
+                    'workerPoolSpecs[0].machineSpec.acceleratorType: "T4" is not one of '
                     "[ACCELERATOR_TYPE_UNSPECIFIED, NVIDIA_A100_80GB,",
                 )
             ],
@@ -829,6 +886,68 @@ def test_an_unreadable_config_file_is_the_only_problem(
     found = problems([*BASE, f"--config={path}"], workdir, config="a: [\n")
 
     assert_reported(found, [("--config", fragment)])
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("~\n", id="null"),
+        pytest.param("# c\n", id="comment"),
+    ],
+)
+def test_a_config_file_without_a_document_is_refused_even_with_pools_from_flags(
+    workdir: Path, config: str
+) -> None:
+    found = problems([*BASE, "--config=job.yaml", POOL], workdir, config=config)
+
+    assert_reported(found, [("--config", "the file is empty")])
+
+
+def test_a_config_from_empty_standard_input_is_refused(workdir: Path) -> None:
+    environ = {"CLOUDSDK_CONFIG": str(workdir.parent / "gcloud")}
+    with pytest.raises(BadInputError) as caught:
+        parse_create(
+            [*BASE, "--config=-", POOL],
+            environ,
+            track=None,
+            cwd=str(workdir),
+            read_stdin=io.StringIO("").read,
+        )
+
+    assert [(p.where, p.message) for p in caught.value.problems] == [
+        ("--config", "the file is empty; gcloud wants a CustomJobSpec mapping.")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("pool", "replicas"),
+    [
+        pytest.param("replica-count: 2.9", "2", id="a-float-is-pythons-int-of-it"),
+        pytest.param("replica-count: true", "1", id="true-is-one"),
+        pytest.param("replica-count: 010", "10", id="010-is-ten"),
+    ],
+)
+def test_flags_file_pool_counts_are_pythons_int_of_the_yaml_value(
+    workdir: Path, pool: str, replicas: str
+) -> None:
+    (workdir / "f.yaml").write_text(
+        f"--worker-pool-spec: {{machine-type: n1, container-image-uri: i, {pool}}}\n"
+    )
+
+    request = parse([*BASE, "--flags-file=f.yaml"], workdir)
+
+    assert request.body["jobSpec"]["workerPoolSpecs"][0]["replicaCount"] == replicas
+
+
+def test_a_flags_file_pool_count_as_text_is_pythons_int_of_the_text(workdir: Path) -> None:
+    (workdir / "f.yaml").write_text(
+        "--worker-pool-spec: {machine-type: n1, container-image-uri: i, replica-count: '2.9'}\n"
+    )
+
+    found = problems([*BASE, "--flags-file=f.yaml"], workdir)
+
+    assert_reported(found, [(WPS, "Invalid value [2.9] for key [replica-count]")])
 
 
 def test_a_config_from_standard_input_that_is_not_there_is_reported(workdir: Path) -> None:

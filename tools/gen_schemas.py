@@ -22,6 +22,15 @@ VERSIONS = {
     "v1beta1": "GoogleCloudAiplatformV1beta1",
 }
 _INT64 = {messages.Variant.INT64, messages.Variant.UINT64, messages.Variant.SINT64}
+# The values each integer variant holds; the service refuses a number outside them.
+_RANGES = {
+    messages.Variant.INT32: (-(2**31), 2**31 - 1),
+    messages.Variant.SINT32: (-(2**31), 2**31 - 1),
+    messages.Variant.UINT32: (0, 2**32 - 1),
+    messages.Variant.INT64: (-(2**63), 2**63 - 1),
+    messages.Variant.SINT64: (-(2**63), 2**63 - 1),
+    messages.Variant.UINT64: (0, 2**64 - 1),
+}
 SCHEMAS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "schemas")
 
 
@@ -36,7 +45,9 @@ def _is_map(message_type):
 
 def _field_schema(field, prefix, defs):
     if isinstance(field, messages.EnumField):
-        schema = {"enum": sorted(field.type.names())}
+        # apitools also takes an enum value's number (`acceleratorType: 5`) and sends its name.
+        numbers = {name: field.type(name).number for name in sorted(field.type.names())}
+        schema = {"enum": sorted(field.type.names()), "x-enum-numbers": numbers}
     elif isinstance(field, messages.MessageField):
         schema = _message_ref(field.type, prefix, defs)
     elif isinstance(field, messages.BooleanField):
@@ -44,15 +55,18 @@ def _field_schema(field, prefix, defs):
     elif isinstance(field, messages.FloatField):
         schema = {"type": "number"}
     elif isinstance(field, messages.IntegerField):
+        low, high = _RANGES[field.variant]
         if field.variant in _INT64:
             # JSON carries int64 as a decimal string; YAML authors write a number.
             schema = {
                 "type": ["integer", "string"],
                 "pattern": "^-?[0-9]+$",
                 "x-int64": True,
+                "minimum": low,
+                "maximum": high,
             }
         else:
-            schema = {"type": "integer"}
+            schema = {"type": "integer", "minimum": low, "maximum": high}
     else:
         schema = {"type": "string"}
     if field.repeated:

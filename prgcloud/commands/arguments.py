@@ -68,7 +68,7 @@ def flag(namespace: argparse.Namespace, name: str) -> Any:
 
 
 def expand_flags_files(
-    argv: Sequence[str], *, cwd: str, read_stdin: Callable[[], str] | None = None
+    argv: Sequence[str], *, cwd: str, read_stdin: Callable[[int], str] | None = None
 ) -> list[str]:
     """argv with each `--flags-file` replaced by the flags its YAML holds, as gcloud does."""
     expanded: list[str] = []
@@ -91,13 +91,13 @@ def expand_flags_files(
     return expanded
 
 
-def read_stdin_once(read: Callable[[], str]) -> Callable[[], str]:
-    """`read`, called at most once: later calls get the same text (two readers, one stdin)."""
+def read_stdin_once(read: Callable[[int], str]) -> Callable[[int], str]:
+    """`read(limit)`, called once: later calls get the same text (two readers, one stdin)."""
     text: list[str] = []
 
-    def once() -> str:
+    def once(limit: int) -> str:
         if not text:
-            text.append(read())
+            text.append(read(limit))
         return text[0]
 
     return once

@@ -55,7 +55,7 @@ def parse_args(
     environ: Mapping[str, str],
     *,
     cwd: str = ".",
-    read_stdin: Callable[[], str] | None = None,
+    read_stdin: Callable[[int], str] | None = None,
 ) -> CapacityArgs:
     """Read `capacity` arguments and resolve project and region as gcloud would."""
     namespace = _parser().parse(arguments.expand_flags_files(argv, cwd=cwd, read_stdin=read_stdin))

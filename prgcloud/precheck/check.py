@@ -54,7 +54,7 @@ def evaluate_request(
         environ=environ,
         budget=budget or vertex.Budget(),
     )
-    return evaluate(request.body, resource)
+    return evaluate(request.service_body, resource)
 
 
 def check_request(
