@@ -1,7 +1,8 @@
 """A local stand-in for the Vertex AI REST API that records what it is sent.
 
 It answers just enough for gcloud, curl and the Vertex AI SDK to finish a submission:
-`POST .../customJobs` returns the job it was sent with a name, a state and a creation time;
+`POST .../customJobs` (and `.../hyperparameterTuningJobs`) returns the job it was sent with a
+name, a state and a creation time;
 `GET .../persistentResources/ID` returns a resource the test registered, else 404. Anything
 else is a 404 in Google's error shape. Tests then compare `requests` with what they expected.
 """
@@ -19,7 +20,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-_CUSTOM_JOBS = re.compile(r"^/(v1|v1beta1)/projects/([^/]+)/locations/([^/]+)/customJobs$")
+_CUSTOM_JOBS = re.compile(
+    r"^/(v1|v1beta1)/projects/([^/]+)/locations/([^/]+)/(customJobs|hyperparameterTuningJobs)$"
+)
 _PERSISTENT_RESOURCE = re.compile(
     r"^/(?:v1|v1beta1)/(projects/[^/]+/locations/[^/]+/persistentResources/[^/]+)$"
 )
@@ -45,7 +48,7 @@ class CaptureServer:
     requests: list[CapturedRequest] = field(default_factory=list)
     # "projects/P/locations/R/persistentResources/ID" -> the resource's REST body
     persistent_resources: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # When set, every POST to customJobs is answered with this (status, JSON body).
+    # When set, every POST to customJobs (or a tuning job) is answered with this (status, JSON).
     create_error: tuple[int, dict[str, Any]] | None = None
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
@@ -163,7 +166,7 @@ class _Handler(BaseHTTPRequestHandler):
             region = jobs.group(3)
             created = dict(body) if isinstance(body, dict) else {}
             created.update(
-                name=f"projects/123/locations/{region}/customJobs/456",
+                name=f"projects/123/locations/{region}/{jobs.group(4)}/456",
                 state="JOB_STATE_PENDING",
                 createTime=CREATE_TIME,
                 updateTime=CREATE_TIME,

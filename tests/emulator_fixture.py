@@ -21,6 +21,8 @@ in background threads of the test process, state in memory. Its delays are short
     emulator.clear_faults()
     emulator.persistent_resource(name) / .custom_job(name) / .custom_jobs(project, region)
                                              state as v1 REST JSON, without going through HTTP
+    emulator.tuning_job(name)                a hyperparameter tuning job as v1 REST JSON, its
+                                             trials (state, parameters, customJob) as they stand
     emulator.advance(seconds)                fast-forward the emulator's clock
     emulator.configure(provision_seconds=..., job_duration=..., pending_seconds=...,
                        stop_seconds=...)     until the next reset()
@@ -35,6 +37,11 @@ say how:
                                              non-zero status of 1."}
     emulator-error-message: oom-killed       that error.message instead (a label value:
                                              lowercase letters, digits, - and _)
+A hyperparameter tuning job runs its trials as custom jobs of its trialJobSpec (its labels
+on each): at most parallelTrialCount at once, and those the free replicas do not fit wait in
+the queue (trial REQUESTED, then ACTIVE); it SUCCEEDED after maxTrialCount trials. A label
+    emulator-failed-trials: "2_5"            fails trials 2 and 5 (INFEASIBLE, the reason the
+                                             job's error); emulator-outcome: failed fails all
 Requests need any `Authorization: Bearer` token.
 
 Like Vertex AI, the emulator judges jobs on a persistent resource itself (from Google's

@@ -252,6 +252,37 @@ class Api:
         operation = self.service.delete_job(_job_name(request), request.version)
         return Response(200, self._operation(request, operation))
 
+    # ---------------------------------------------------------------- hyperparameterTuningJobs
+
+    def _create_tuning_job(self, request: _Request) -> Response:
+        body = _json_body(request, "hyperparameter_tuning_job", "HyperparameterTuningJob")
+        doc = self.service.create_tuning_job(request.location, body)
+        return Response(200, self._render(request, "HyperparameterTuningJob", doc))
+
+    def _list_tuning_jobs(self, request: _Request) -> Response:
+        page = self.service.list_tuning_jobs(
+            request.location,
+            request.query.get("filter", ""),
+            _page_size(request),
+            request.query.get("pageToken", ""),
+        )
+        return Response(
+            200, self._page(request, page, "hyperparameterTuningJobs", "HyperparameterTuningJob")
+        )
+
+    def _get_tuning_job(self, request: _Request) -> Response:
+        doc = self.service.get_tuning_job(_tuning_job_name(request))
+        return Response(200, self._render(request, "HyperparameterTuningJob", doc))
+
+    def _cancel_tuning_job(self, request: _Request) -> Response:
+        _empty_body(request, "CancelHyperparameterTuningJobRequest")
+        self.service.cancel_tuning_job(_tuning_job_name(request))
+        return Response(200, {})
+
+    def _delete_tuning_job(self, request: _Request) -> Response:
+        operation = self.service.delete_tuning_job(_tuning_job_name(request), request.version)
+        return Response(200, self._operation(request, operation))
+
     # ---------------------------------------------------------------- operations
 
     def _get_operation(self, request: _Request) -> Response:
@@ -262,6 +293,8 @@ class Api:
         if len(request.rest) == 4:
             if request.rest[0] == "persistentResources":
                 under = _resource_name(request)
+            elif request.rest[0] == "hyperparameterTuningJobs":
+                under = _tuning_job_name(request)
             else:
                 under = _job_name(request)
         operation = self.service.get_operation(request.location, operation_id, under)
@@ -326,6 +359,15 @@ _ROUTES: dict[tuple[str, str, str], tuple[_Handler, frozenset[str]]] = {
     ("DELETE", "customJobs/*", ""): (Api._delete_job, frozenset()),
     ("POST", "customJobs/*", "cancel"): (Api._cancel_job, frozenset()),
     ("GET", "customJobs/*/operations/*", ""): (Api._get_operation, frozenset()),
+    ("POST", "hyperparameterTuningJobs", ""): (Api._create_tuning_job, frozenset()),
+    ("GET", "hyperparameterTuningJobs", ""): (
+        Api._list_tuning_jobs,
+        frozenset({"pageSize", "pageToken", "filter", "readMask"}),
+    ),
+    ("GET", "hyperparameterTuningJobs/*", ""): (Api._get_tuning_job, frozenset()),
+    ("DELETE", "hyperparameterTuningJobs/*", ""): (Api._delete_tuning_job, frozenset()),
+    ("POST", "hyperparameterTuningJobs/*", "cancel"): (Api._cancel_tuning_job, frozenset()),
+    ("GET", "hyperparameterTuningJobs/*/operations/*", ""): (Api._get_operation, frozenset()),
     ("GET", "operations/*", ""): (Api._get_operation, frozenset()),
 }
 
@@ -415,6 +457,15 @@ def _job_name(request: _Request) -> str:
     if not _NUMERIC_ID.match(job_id):
         raise invalid(f'Invalid custom job id "{job_id}": it must be a number.', "name")
     return f"{request.location}/customJobs/{job_id}"
+
+
+def _tuning_job_name(request: _Request) -> str:
+    job_id = request.rest[1]
+    if not _NUMERIC_ID.match(job_id):
+        raise invalid(
+            f'Invalid hyperparameter tuning job id "{job_id}": it must be a number.', "name"
+        )
+    return f"{request.location}/hyperparameterTuningJobs/{job_id}"
 
 
 def _error(error: ApiError) -> Response:

@@ -1,4 +1,5 @@
-"""What the emulator simulates: persistent resources, custom jobs on them, and operations.
+"""What the emulator simulates: persistent resources, custom jobs on them, hyperparameter tuning
+jobs, and operations.
 
 Every call runs under one lock and in one SQLite transaction, and first brings the world up to
 the clock's present: timed transitions (a resource finishes provisioning, a job ends) are
@@ -10,6 +11,15 @@ documentation (not from prgcloud's pre-check): a job that can never fit is refus
 that fits the free replicas runs and holds them, one that waits for replicas (or for the resource
 to become ready) is QUEUED, first in first out per resource. A resource keeps the count of
 replicas its jobs hold, so reading it costs the same however many jobs are stored.
+
+A hyperparameter tuning job runs its trials as custom jobs built from its `trialJobSpec` (the
+same admission, queue and replicas; a trial's job is not listed among the custom jobs, but its
+trial names it): at most `parallelTrialCount` trials are open at once, and a trial whose job
+waits for replicas waits (REQUESTED). When a trial's job ends, the tuning job takes the result
+at that moment and starts the next trial; after `maxTrialCount` trials it SUCCEEDED (FAILED if
+every trial failed, or as soon as `maxFailedTrialCount` trials have, when that is set). Labels
+on the tuning job apply to every trial's job; `emulator-failed-trials: "2_5"` fails trials 2
+and 5.
 
 Documents handed in and out are canonical REST JSON (camelCase, int64 as strings, enum names);
 the API layer renders them for a version.
@@ -29,6 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from prgcloud.emulator import tuning as tuning_rules
 from prgcloud.emulator.admission import admit
 from prgcloud.emulator.clock import Clock, rfc3339
 from prgcloud.emulator.errors import (
@@ -136,6 +147,8 @@ class Service:
             now = self._clock.now()
             self._advance(now)
             yield now
+            # what the call made due at once (a tuning job whose trial it ended) happens now
+            self._advance(now)
 
     def tick(self) -> float | None:
         """Catch up with the clock; return the seconds until the next timed transition."""
@@ -150,6 +163,8 @@ class Service:
                 self._resource_due(entity, at)
             elif entity.kind == "job":
                 self._job_due(entity, at)
+            elif entity.kind == "tuning":
+                self._tuning_due(entity, at)
             else:
                 entity.due = None
                 self._store.update(entity)
@@ -410,24 +425,28 @@ class Service:
             if ERROR_LABEL in labels:
                 job.sys["errorMessage"] = labels[ERROR_LABEL]
             resource_id = doc["jobSpec"].get("persistentResourceId", "")
-            if not resource_id:
-                self._start_job(job, now, {})
-                self._store.insert(job)
-                return copy.deepcopy(job.doc)
-            if not _RESOURCE_ID.match(resource_id):
+            if resource_id and not _RESOURCE_ID.match(resource_id):
                 raise invalid(
                     f'Invalid persistent_resource_id "{resource_id}".',
                     "custom_job.job_spec.persistent_resource_id",
                 )
-            resource = self._resource(f"{parent}/persistentResources/{resource_id}")
-            job.resource = resource.name
-            admission = admit(doc, self._resource_view(resource))
-            if admission.holds is not None and not self._store.has_jobs_on(resource.name, QUEUED):
-                self._start_job(job, now, admission.holds, resource)
-            else:
-                self._set_job_state(job, QUEUED, now)
+            self._place_job(job, parent, now)
             self._store.insert(job)
             return copy.deepcopy(job.doc)
+
+    def _place_job(self, job: Entity, location: str, now: float) -> None:
+        """Start a new job, or queue it on its persistent resource, or (raising) refuse it."""
+        resource_id = job.doc["jobSpec"].get("persistentResourceId", "")
+        if not resource_id:
+            self._start_job(job, now, {})
+            return
+        resource = self._resource(f"{location}/persistentResources/{resource_id}")
+        job.resource = resource.name
+        admission = admit(job.doc, self._resource_view(resource))
+        if admission.holds is not None and not self._store.has_jobs_on(resource.name, QUEUED):
+            self._start_job(job, now, admission.holds, resource)
+        else:
+            self._set_job_state(job, QUEUED, now)
 
     def get_job(self, name: str) -> dict[str, Any]:
         """A custom job."""
@@ -515,8 +534,12 @@ class Service:
                 held[pool_id] = held.get(pool_id, 0) + count
             self._store.update(resource)
 
-    def _end_job(self, job: Entity, state: str, at: float) -> None:
-        """End a job in `state`; the replicas it held are free again."""
+    def _end_job(self, job: Entity, state: str, at: float, *, notify: bool = True) -> None:
+        """End a job in `state`; the replicas it held are free again.
+
+        A trial's job makes its tuning job due at `at`, to take the trial's result and start
+        the next trial then; `notify=False` when the caller is that tuning job itself.
+        """
         if job.state in HOLDING and job.resource and job.sys.get("holds"):
             resource = self._store.get(job.resource)
             if resource is not None:
@@ -527,11 +550,246 @@ class Service:
         self._set_job_state(job, state, at)
         job.doc["endTime"] = rfc3339(at)
         job.due = None
+        tuning = self._store.get(job.sys["tuning"]) if notify and "tuning" in job.sys else None
+        if tuning is not None and tuning.state in ACTIVE:
+            tuning.due = at if tuning.due is None else min(tuning.due, at)
+            self._store.update(tuning)
 
     def _set_job_state(self, job: Entity, state: str, at: float) -> None:
         job.state = state
         job.doc["state"] = state
         job.doc["updateTime"] = rfc3339(at)
+
+    # ---------------------------------------------------------------- hyperparameter tuning
+
+    def create_tuning_job(self, parent: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a hyperparameter tuning job: PENDING, its first trials after the pending delay.
+
+        A trial job that could never run on the persistent resource refuses the tuning job
+        now, as the same job would be refused as a custom job (fields under `trial_job_spec`).
+        """
+        with self._session() as now:
+            job_id = self._new_id(f"{parent}/hyperparameterTuningJobs/")
+            name = f"{parent}/hyperparameterTuningJobs/{job_id}"
+            doc = _new_tuning_doc(name, body, now)
+            spec = doc["trialJobSpec"]
+            resource_id = spec.get("persistentResourceId", "")
+            if resource_id:
+                if not _RESOURCE_ID.match(resource_id):
+                    raise invalid(
+                        f'Invalid persistent_resource_id "{resource_id}".',
+                        f"{_TUNING}.trial_job_spec.persistent_resource_id",
+                    )
+                resource = self._resource(f"{parent}/persistentResources/{resource_id}")
+                try:
+                    admit(_trial_doc(doc, 1), self._resource_view(resource))
+                except ApiError as refusal:
+                    raise _as_trial_refusal(refusal) from None
+            tuning = Entity(name, "tuning", parent, doc, sys={"failed": []})
+            self._set_job_state(tuning, PENDING, now)
+            tuning.sys["failed"] = sorted(tuning_rules.failed_trials(doc.get("labels", {})))
+            tuning.due = now + self.settings.pending_seconds
+            self._store.insert(tuning)
+            return self._tuning_view(tuning)
+
+    def get_tuning_job(self, name: str) -> dict[str, Any]:
+        """A hyperparameter tuning job, its trials as their custom jobs stand now."""
+        with self._session():
+            return self._tuning_view(self._tuning(name))
+
+    def list_tuning_jobs(
+        self, parent: str, filter_text: str, page_size: int, page_token: str
+    ) -> Page:
+        """The hyperparameter tuning jobs of a location that pass `filter_text`, oldest first."""
+        predicate = compile_filter(filter_text)
+        with self._session():
+            return _page(
+                (
+                    (entity.seq, entity)
+                    for entity in self._store.children(
+                        "tuning", parent, _after(page_token, filter_text)
+                    )
+                ),
+                lambda entity: predicate(entity.doc),
+                self._tuning_view,
+                page_size,
+                page_token,
+                filter_text,
+            )
+
+    def cancel_tuning_job(self, name: str) -> None:
+        """Cancel a tuning job that has not ended: CANCELLED, its open trials' jobs cancelled."""
+        with self._session() as now:
+            tuning = self._tuning(name)
+            if tuning.state not in ACTIVE:
+                raise failed_precondition(
+                    f"Cannot cancel HyperparameterTuningJob {name}: it is already in the"
+                    f" terminal state {tuning.state}."
+                )
+            self._end_tuning(tuning, CANCELLED, now, {"code": 1, "message": "CANCELED"})
+
+    def delete_tuning_job(self, name: str, version: str = "v1") -> Operation:
+        """Delete a tuning job that has ended, and its trials' custom jobs."""
+        with self._session() as now:
+            tuning = self._tuning(name)
+            if tuning.state in ACTIVE:
+                raise failed_precondition(
+                    f"HyperparameterTuningJob {name} is {tuning.state}; cancel it before"
+                    " deleting it."
+                )
+            for trial_job in list(self._store.children("job", name)):
+                self._store.delete(trial_job.name)
+            self._store.delete(name)
+            operation = self._new_operation(
+                tuning.parent,
+                None,
+                now,
+                "DeleteOperationMetadata",
+                "google.protobuf.Empty",
+                version,
+            )
+            self._finish_operation(operation.name, now, response={})
+            return self._operation(operation.name)
+
+    def _tuning(self, name: str) -> Entity:
+        tuning = self._store.get(name)
+        if tuning is None or tuning.kind != "tuning":
+            raise not_found(name, "HyperparameterTuningJob")
+        return tuning
+
+    def _tuning_view(self, tuning: Entity) -> dict[str, Any]:
+        view = copy.deepcopy(tuning.doc)
+        self._refresh_trials(view)
+        return view
+
+    def _refresh_trials(self, doc: dict[str, Any]) -> None:
+        """Bring the trials that have not ended up to date with their custom jobs."""
+        for trial in doc.get("trials", []):
+            if trial["state"] in tuning_rules.ENDED:
+                continue
+            job = self._store.get(trial["customJob"])
+            if job is None:  # deleted from under its trial; it cannot report anything
+                trial.update(state=tuning_rules.INFEASIBLE, infeasibleReason="Job deleted.")
+                continue
+            trial["state"] = tuning_rules.trial_state(job.state)
+            if trial["state"] == tuning_rules.SUCCEEDED:
+                trial["finalMeasurement"] = tuning_rules.final_measurement(
+                    doc.get("studySpec", {}), int(trial["id"])
+                )
+            elif trial["state"] == tuning_rules.INFEASIBLE:
+                trial["infeasibleReason"] = str(job.doc.get("error", {}).get("message", ""))
+            if trial["state"] in tuning_rules.ENDED:
+                trial["endTime"] = job.doc.get("endTime", doc.get("updateTime", ""))
+
+    def _tuning_due(self, tuning: Entity, at: float) -> None:
+        """Start the tuning job, or take its ended trials' results: start the next trials
+        while fewer than `parallelTrialCount` are open, end the job when every trial has."""
+        tuning.due = None
+        if tuning.state == PENDING:
+            self._set_job_state(tuning, RUNNING, at)
+            tuning.doc["startTime"] = rfc3339(at)
+        if tuning.state != RUNNING:
+            self._store.update(tuning)
+            return
+        doc = tuning.doc
+        self._refresh_trials(doc)
+        trials: list[dict[str, Any]] = doc.setdefault("trials", [])
+        ended = [t for t in trials if t["state"] in tuning_rules.ENDED]
+        failed = sum(1 for t in ended if t["state"] == tuning_rules.INFEASIBLE)
+        most_failed = int(doc.get("maxFailedTrialCount") or 0)
+        most_trials = int(doc["maxTrialCount"])
+        if most_failed and failed >= most_failed:
+            self._end_tuning(
+                tuning,
+                FAILED,
+                at,
+                {
+                    "code": 9,
+                    "message": f"{failed} failed {'trial' if failed == 1 else 'trials'}"
+                    f" reached max_failed_trial_count ({most_failed}).",
+                },
+            )
+            return
+        if len(ended) >= most_trials:
+            if failed == len(ended):
+                error = {"code": 9, "message": f"All {failed} trials failed."}
+                self._end_tuning(tuning, FAILED, at, error)
+            else:
+                self._end_tuning(tuning, SUCCEEDED, at, None)
+            return
+        open_trials = len(trials) - len(ended)
+        while open_trials < int(doc["parallelTrialCount"]) and len(trials) < most_trials:
+            try:
+                self._start_trial(tuning, len(trials) + 1, at)
+            except ApiError as refusal:
+                # the resource changed (deleted, broken, resized) so that no trial can run
+                error = {"code": 9, "message": _as_trial_refusal(refusal).message}
+                self._end_tuning(tuning, FAILED, at, error)
+                return
+            open_trials += 1
+        doc["updateTime"] = rfc3339(at)
+        self._store.update(tuning)
+
+    def _start_trial(self, tuning: Entity, number: int, at: float) -> None:
+        """Create trial `number`'s custom job (started, queued or refused like any job)."""
+        location = tuning.parent
+        job_id = self._new_id(f"{location}/customJobs/")
+        job_doc = _trial_doc(tuning.doc, number, failed=number in tuning.sys.get("failed", []))
+        job_doc.update(name=f"{location}/customJobs/{job_id}", createTime=rfc3339(at))
+        # a trial's job is reached from its trial (and by name), not listed with custom jobs
+        job = Entity(job_doc["name"], "job", tuning.name, job_doc)
+        labels: Mapping[str, str] = job_doc.get("labels", {})
+        job.sys.update(
+            duration=_duration(labels, self.settings.job_duration),
+            outcome=_outcome(labels),
+            tuning=tuning.name,
+        )
+        if ERROR_LABEL in labels:
+            job.sys["errorMessage"] = labels[ERROR_LABEL]
+        self._place_job(job, location, at)
+        self._store.insert(job)
+        tuning.doc.setdefault("trials", []).append(
+            {
+                "id": str(number),
+                "state": tuning_rules.trial_state(job.state),
+                "parameters": tuning_rules.parameters(
+                    tuning.doc.get("studySpec", {}), number, int(tuning.doc["maxTrialCount"])
+                ),
+                "startTime": rfc3339(at),
+                "customJob": job.name,
+            }
+        )
+
+    def _end_tuning(
+        self, tuning: Entity, state: str, at: float, error: Mapping[str, Any] | None
+    ) -> None:
+        """End a tuning job; the jobs of its open trials are cancelled, their replicas freed."""
+        self._refresh_trials(tuning.doc)
+        resources: list[str] = []
+        for trial in tuning.doc.get("trials", []):
+            if trial["state"] in tuning_rules.ENDED:
+                continue
+            job = self._store.get(trial["customJob"])
+            if job is not None and job.state in ACTIVE:
+                self._end_job(job, CANCELLED, at, notify=False)
+                job.doc["error"] = {"code": 1, "message": "CANCELED"}
+                self._store.update(job)
+                if job.resource and job.resource not in resources:
+                    resources.append(job.resource)
+            trial.update(
+                state=tuning_rules.INFEASIBLE,
+                infeasibleReason="The hyperparameter tuning job ended before the trial did.",
+                endTime=rfc3339(at),
+            )
+        self._set_job_state(tuning, state, at)
+        tuning.doc["endTime"] = rfc3339(at)
+        tuning.doc.setdefault("startTime", rfc3339(at))
+        if error is not None:
+            tuning.doc["error"] = dict(error)
+        tuning.due = None
+        self._store.update(tuning)
+        for name in resources:
+            self._admit_queued(name, at)
 
     # ---------------------------------------------------------------- operations
 
@@ -802,6 +1060,89 @@ def _new_job_doc(name: str, body: Mapping[str, Any], at: float) -> dict[str, Any
     _outcome(labels)
     doc.update(name=name, createTime=rfc3339(at), updateTime=rfc3339(at))
     return doc
+
+
+_TUNING = "hyperparameter_tuning_job"
+_TUNING_INPUT = (
+    "displayName",
+    "studySpec",
+    "maxTrialCount",
+    "parallelTrialCount",
+    "maxFailedTrialCount",
+    "trialJobSpec",
+    "labels",
+    "encryptionSpec",
+)
+
+
+def _new_tuning_doc(name: str, body: Mapping[str, Any], at: float) -> dict[str, Any]:
+    doc = {key: copy.deepcopy(value) for key, value in body.items() if key in _TUNING_INPUT}
+    if not doc.get("displayName"):
+        raise invalid(f"{_TUNING}.display_name is required.", f"{_TUNING}.display_name")
+    if "studySpec" not in doc:
+        raise invalid(f"{_TUNING}.study_spec is required.", f"{_TUNING}.study_spec")
+    tuning_rules.check_study_spec(doc["studySpec"], f"{_TUNING}.study_spec")
+    for field in ("maxTrialCount", "parallelTrialCount"):
+        proto = re.sub(r"([A-Z])", r"_\1", field).lower()
+        if int(doc.get(field) or 0) < 1:
+            raise invalid(f"{_TUNING}.{proto} must be positive.", f"{_TUNING}.{proto}")
+    if int(doc.get("maxFailedTrialCount") or 0) < 0:
+        raise invalid(
+            f"{_TUNING}.max_failed_trial_count must not be negative.",
+            f"{_TUNING}.max_failed_trial_count",
+        )
+    spec = doc.get("trialJobSpec")
+    if spec is None:
+        raise invalid(f"{_TUNING}.trial_job_spec is required.", f"{_TUNING}.trial_job_spec")
+    pools = spec.get("workerPoolSpecs") or []
+    if not pools or not pools[0]:
+        raise invalid(
+            f"{_TUNING}.trial_job_spec.worker_pool_specs[0] is required: the first worker pool"
+            " must not be empty.",
+            f"{_TUNING}.trial_job_spec.worker_pool_specs",
+        )
+    for index, pool in enumerate(pools):
+        if pool:
+            _check_worker_pool(pool, f"{_TUNING}.trial_job_spec.worker_pool_specs[{index}]")
+    labels = doc.get("labels", {})
+    _check_labels(labels, f"{_TUNING}.labels")
+    _duration(labels, 0.0)
+    _outcome(labels)
+    tuning_rules.failed_trials(labels)
+    doc.update(name=name, createTime=rfc3339(at), updateTime=rfc3339(at))
+    return doc
+
+
+def _trial_doc(tuning: Mapping[str, Any], number: int, *, failed: bool = False) -> dict[str, Any]:
+    """The CustomJob that runs trial `number` of a tuning job: its trial job spec, labels and
+    CMEK key; `failed` makes it fail (`emulator-failed-trials` named it)."""
+    labels = {
+        key: value
+        for key, value in tuning.get("labels", {}).items()
+        if key != tuning_rules.FAILED_TRIALS_LABEL
+    }
+    if failed:
+        labels[OUTCOME_LABEL] = "failed"
+    doc: dict[str, Any] = {
+        "displayName": f"{tuning.get('displayName', '')}-trial-{number}",
+        "jobSpec": copy.deepcopy(tuning["trialJobSpec"]),
+    }
+    if labels:
+        doc["labels"] = labels
+    if "encryptionSpec" in tuning:
+        doc["encryptionSpec"] = copy.deepcopy(tuning["encryptionSpec"])
+    return doc
+
+
+def _as_trial_refusal(refusal: ApiError) -> ApiError:
+    """A refusal of a trial's custom job, with the fields named as in the tuning job."""
+    if not refusal.violations:
+        return refusal
+    violations = [
+        (f"trial_{field}" if field.startswith("job_spec") else field, text)
+        for field, text in refusal.violations
+    ]
+    return found_errors(violations)
 
 
 def _check_worker_pool(pool: dict[str, Any], where: str) -> None:

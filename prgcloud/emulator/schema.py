@@ -270,8 +270,8 @@ def _is_default(entry: Mapping[str, Any], value: Any, version: str) -> bool:
     if entry.get("map") or entry.get("repeated"):
         return not value
     kind = entry["kind"]
-    if kind == "message":
-        return False  # a set message is present even when empty
+    if kind in ("message", "value"):
+        return False  # a set message is present even when empty; a Value even when zero
     if kind == "enum":
         return value in (0, "") or enum_names(version, entry["ref"]).get(value) == 0
     return value in ("", "0", 0, False, 0.0)

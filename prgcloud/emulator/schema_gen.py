@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 VERSIONS = ("v1", "v1beta1")
-ROOTS = ("CustomJob", "PersistentResource")
+ROOTS = ("CustomJob", "HyperparameterTuningJob", "PersistentResource")
 
 # protobuf FieldDescriptor.TYPE_* numbers -> the JSON mapping's kinds
 _SCALARS = {

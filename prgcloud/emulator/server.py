@@ -265,6 +265,13 @@ class Emulator:
             if not token:
                 return jobs
 
+    def tuning_job(self, name: str) -> dict[str, Any]:
+        """A hyperparameter tuning job as v1 REST JSON, its trials as they stand now."""
+        rendered: dict[str, Any] = schema.render(
+            "v1", "HyperparameterTuningJob", self.service.get_tuning_job(name), enum_ints=False
+        )
+        return rendered
+
     def fail(
         self,
         status: str | None = "UNAVAILABLE",

@@ -57,6 +57,39 @@ def job_body(
     return body
 
 
+STUDY_SPEC = {
+    "metrics": [{"metricId": "accuracy", "goal": "MAXIMIZE"}],
+    "parameters": [
+        {"parameterId": "lr", "doubleValueSpec": {"minValue": 0.001, "maxValue": 0.1}},
+        {"parameterId": "layers", "integerValueSpec": {"minValue": "2", "maxValue": "6"}},
+    ],
+    "algorithm": "RANDOM_SEARCH",
+}
+
+
+def tuning_body(
+    *pools: Mapping[str, Any],
+    parallel: int = 1,
+    trials: int = 1,
+    resource: str | None = "pr1",
+    labels: Mapping[str, str] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A HyperparameterTuningJob REST body whose trials run `pools` (as `job_body`'s)."""
+    trial = job_body(*pools, resource=resource)
+    body: dict[str, Any] = {
+        "displayName": "tune",
+        "studySpec": STUDY_SPEC,
+        "maxTrialCount": trials,
+        "parallelTrialCount": parallel,
+        "trialJobSpec": trial["jobSpec"],
+        **fields,
+    }
+    if labels:
+        body["labels"] = dict(labels)
+    return body
+
+
 class World:
     """A `Service` on a manual clock, with its clock and store at hand."""
 
@@ -79,6 +112,14 @@ class World:
 
     def job(self, *pools: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:
         return self.service.create_job(PARENT, job_body(*pools, **kwargs))
+
+    def tuning(self, *pools: Mapping[str, Any], **kwargs: Any) -> str:
+        """Create a hyperparameter tuning job; returns its name."""
+        return str(self.service.create_tuning_job(PARENT, tuning_body(*pools, **kwargs))["name"])
+
+    def trials(self, tuning: str) -> list[str]:
+        """The states of a tuning job's trials, in order."""
+        return [trial["state"] for trial in self.service.get_tuning_job(tuning).get("trials", [])]
 
     def state(self, job: Mapping[str, Any]) -> str:
         return str(self.service.get_job(job["name"])["state"])

@@ -186,3 +186,83 @@ def test_gcloud_is_refused_a_pool_the_service_does_not_offer(
     assert words in refused.stderr
     assert clean_emulator.custom_jobs("p1", "us-central1") == []
     assert gcloud_json(env, "ai", "persistent-resources", "list", REGION) == []
+
+
+TUNING_CONFIG = """\
+studySpec:
+  metrics:
+  - metricId: accuracy
+    goal: MAXIMIZE
+  parameters:
+  - parameterId: lr
+    doubleValueSpec: {minValue: 0.001, maxValue: 0.1}
+  algorithm: RANDOM_SEARCH
+trialJobSpec:
+  persistentResourceId: pr1
+  workerPoolSpecs:
+  - machineSpec:
+      machineType: a2-highgpu-1g
+      acceleratorType: NVIDIA_TESLA_A100
+      acceleratorCount: 1
+    replicaCount: 1
+    containerSpec:
+      imageUri: gcr.io/p1/trainer
+"""
+
+
+@pytest.mark.parametrize("track", [pytest.param([], id="ga"), pytest.param(["beta"], id="beta")])
+def test_gcloud_runs_describes_lists_and_cancels_a_tuning_job(
+    env: dict[str, str], clean_emulator: Emulator, tmp_path: Any, track: list[str]
+) -> None:
+    clean_emulator.add_persistent_resource(
+        "p1", "us-central1", "pr1", {"resourcePools": [gpu_pool(2)]}
+    )
+    config = tmp_path / "tuning.yaml"
+    config.write_text(TUNING_CONFIG)
+    command = [*track, "ai", "hp-tuning-jobs"]
+    created = gcloud_json(
+        env,
+        *command,
+        "create",
+        REGION,
+        f"--config={config}",
+        "--display-name=tune",
+        "--max-trial-count=4",
+        "--parallel-trial-count=3",
+        "--labels=team=vision",
+    )
+    assert created["state"] == "JOB_STATE_PENDING"
+    assert (created["maxTrialCount"], created["parallelTrialCount"]) == (4, 3)
+    assert created["labels"] == {"team": "vision"}
+    job_id = created["name"].rsplit("/", 1)[1]
+
+    clean_emulator.advance(1)  # it starts three trials; two replicas are free
+    described = gcloud_json(env, *command, "describe", job_id, REGION)
+    assert described["state"] == "JOB_STATE_RUNNING"
+    assert [trial["state"] for trial in described["trials"]] == ["ACTIVE", "ACTIVE", "REQUESTED"]
+    assert clean_emulator.persistent_resource(PR1)["resourcePools"][0]["usedReplicaCount"] == "2"
+
+    listed = gcloud_json(env, *command, "list", REGION)
+    assert [job["name"] for job in listed] == [created["name"]]
+
+    cancelled = gcloud(env, *command, "cancel", job_id, REGION)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert "Request to cancel hyperparameter tuning job" in cancelled.stderr
+    assert clean_emulator.tuning_job(created["name"])["state"] == "JOB_STATE_CANCELLED"
+    assert "usedReplicaCount" not in clean_emulator.persistent_resource(PR1)["resourcePools"][0]
+
+
+def test_gcloud_shows_why_a_tuning_job_is_refused(
+    env: dict[str, str], clean_emulator: Emulator, tmp_path: Any
+) -> None:
+    clean_emulator.add_persistent_resource(
+        "p1", "us-central1", "pr1", {"resourcePools": [gpu_pool(2)]}
+    )
+    config = tmp_path / "tuning.yaml"
+    config.write_text(TUNING_CONFIG.replace("replicaCount: 1", "replicaCount: 3"))
+    refused = gcloud(
+        env, "ai", "hp-tuning-jobs", "create", REGION, f"--config={config}", "--display-name=t"
+    )
+    assert refused.returncode == 1
+    assert "INVALID_ARGUMENT: List of found errors:" in refused.stderr
+    assert "trial_job_spec.worker_pool_specs[0].replica_count" in refused.stderr

@@ -60,6 +60,38 @@ def _add_pr1(emulator: Emulator, replicas: int = 2) -> None:
             "GET", f"{V1}/persistentResources/Bad_Id", None, 400, "Invalid persistent", id="bad-id"
         ),
         pytest.param("GET", f"{V1}/customJobs/abc", None, 400, "must be a number", id="bad-job-id"),
+        pytest.param(
+            "GET",
+            f"{V1}/hyperparameterTuningJobs/abc",
+            None,
+            400,
+            "must be a number",
+            id="bad-tuning-job-id",
+        ),
+        pytest.param(
+            "POST",
+            f"{V1}/hyperparameterTuningJobs",
+            b"",
+            400,
+            "hyperparameter_tuning_job is required",
+            id="no-tuning-body",
+        ),
+        pytest.param(
+            "POST",
+            f"{V1}/hyperparameterTuningJobs",
+            b'{"trialJobSpec": {"gpus": 1}}',
+            400,
+            "Unknown name \"gpus\" at 'hyperparameter_tuning_job.trial_job_spec'",
+            id="unknown-tuning-field",
+        ),
+        pytest.param(
+            "GET",
+            f"{V1}/hyperparameterTuningJobs/123",
+            None,
+            404,
+            "hyperparameterTuningJobs/123 is not found",
+            id="missing-tuning-job",
+        ),
         pytest.param("GET", f"{V1}/operations/x1", None, 400, "Invalid operation id", id="bad-op"),
         pytest.param(
             "GET",
@@ -235,7 +267,7 @@ def test_an_overflowing_page_token_is_invalid_argument(
     clean_emulator: Emulator, token_content: bytes
 ) -> None:
     token = base64.urlsafe_b64encode(token_content).decode().rstrip("=")
-    for collection in ("customJobs", "persistentResources"):
+    for collection in ("customJobs", "persistentResources", "hyperparameterTuningJobs"):
         status, body = call(clean_emulator.url, "GET", f"{V1}/{collection}?pageToken={token}")
         assert (status, body["error"]["status"]) == (400, "INVALID_ARGUMENT")
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from emulator_helpers import PARENT, cpu_pool, gpu_pool, job_body
+from emulator_helpers import PARENT, cpu_pool, gpu_pool, job_body, tuning_body
 
 from prgcloud.emulator import Emulator
 
@@ -164,3 +164,45 @@ def test_the_sdk_sees_refusals_and_denials_as_its_exceptions(
     clean_emulator.deny(PR1)
     with pytest.raises(exceptions.Forbidden, match=r"aiplatform\.persistentResources\.get"):
         resources.get_persistent_resource(name=PR1)
+
+
+@pytest.mark.parametrize(
+    "module", [pytest.param(aiplatform_v1, id="v1"), pytest.param(aiplatform_v1beta1, id="v1beta1")]
+)
+def test_the_sdk_runs_lists_cancels_and_deletes_tuning_jobs(
+    clean_emulator: Emulator, module: Any
+) -> None:
+    clean_emulator.add_persistent_resource(
+        "p1", "us-central1", "pr1", {"resourcePools": [gpu_pool(1)]}
+    )
+    client = _client(module, "JobServiceClient", clean_emulator)
+    try:
+        body = tuning_body(gpu_pool(1), parallel=2, trials=3)
+        made = client.create_hyperparameter_tuning_job(
+            parent=PARENT,
+            hyperparameter_tuning_job=module.types.HyperparameterTuningJob.from_json(
+                json.dumps(body)
+            ),
+        )
+        assert made.state.name == "JOB_STATE_PENDING"
+        assert made.trial_job_spec.persistent_resource_id == "pr1"
+
+        clean_emulator.advance(1)
+        got = client.get_hyperparameter_tuning_job(name=made.name)
+        assert [trial.state.name for trial in got.trials] == ["ACTIVE", "REQUESTED"]
+        assert got.trials[0].parameters[0].value == 0.001
+        listed = client.list_hyperparameter_tuning_jobs(
+            request=module.types.ListHyperparameterTuningJobsRequest(
+                parent=PARENT, filter='state="JOB_STATE_RUNNING"'
+            )
+        )
+        assert [job.name for job in listed] == [made.name]
+
+        client.cancel_hyperparameter_tuning_job(name=made.name)
+        cancelled = client.get_hyperparameter_tuning_job(name=made.name)
+        assert cancelled.state.name == "JOB_STATE_CANCELLED"
+        client.delete_hyperparameter_tuning_job(name=made.name).result(timeout=5)
+        with pytest.raises(exceptions.NotFound):
+            client.get_hyperparameter_tuning_job(name=made.name)
+    finally:
+        client.transport.close()
