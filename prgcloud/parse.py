@@ -16,6 +16,7 @@ import yaml
 
 from prgcloud import argdict, gcloud_config, job, jobconfig, process, yamlread
 from prgcloud.constants import SUPPORTED_TRAINING_REGIONS
+from prgcloud.durations import parse_duration
 from prgcloud.errors import BadInputError, GcloudNotFoundError, Problem
 from prgcloud.flags import (
     NOT_TEXT,
@@ -33,7 +34,6 @@ DRY_RUN_STYLES = ("shell", "rest", "python")
 DEFAULT_WAIT_SECONDS = 30 * 60.0
 _FULL_REGION = re.compile(r"^projects/([^/]+)/locations/([^/]+)$")
 _FULL_KMS_KEY = re.compile(r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smh]?)$")
 _PROPERTY_FLAGS = {
     "--project": "core/project",
     "--account": "core/account",
@@ -234,15 +234,6 @@ def dump_yaml(spec: Mapping[str, Any]) -> str:
         dict(spec), Dumper=yamlread.ConfigDumper, sort_keys=True, allow_unicode=True, width=4096
     )
     return text
-
-
-def parse_duration(text: str) -> float:
-    """`90s`, `10m`, `2h` or plain seconds -> seconds; ValueError otherwise."""
-    match = _DURATION.match(text.strip())
-    if not match:
-        raise ValueError(text)
-    number, unit = float(match.group(1)), match.group(2) or "s"
-    return number * {"s": 1, "m": 60, "h": 3600}[unit]
 
 
 def _options(tokens: Tokens, problems: list[Problem]) -> Options:
