@@ -33,6 +33,7 @@ from prgcloud.request import JobRequest
 
 if TYPE_CHECKING:
     from prgcloud.precheck import Verdict
+    from prgcloud.waiting import WaitProgress
 
 
 def request_from_argv(
@@ -146,7 +147,7 @@ def dry_run(request: JobRequest, style: str = "shell", *, precheck_note: str | N
 
 
 def check(request: JobRequest, *, environ: Mapping[str, str] | None = None) -> Verdict:
-    """Pre-check the request against its persistent resource (RULES §2).
+    """Pre-check the request against its persistent resource (the fit rules).
 
     Returns the verdict when the job fits (look at `verdict.warnings`); raises
     DoesNotFitError (exit 3) or PrecheckFailedError (exit 4) otherwise.
@@ -161,23 +162,21 @@ def wait_for_capacity(
     *,
     timeout: float,
     environ: Mapping[str, str] | None = None,
-    on_progress: Callable[[Verdict, float], None] | None = None,
+    on_progress: Callable[[WaitProgress], None] | None = None,
 ) -> Verdict:
     """Poll the pre-check until the job fits now; return that verdict.
 
-    Raises DoesNotFitError (exit 3) at once if it can never fit, WaitTimedOutError (exit 5)
-    after `timeout` seconds. `on_progress(verdict, elapsed_seconds)` hears every "not yet".
+    Raises DoesNotFitError (exit 3) at once if it can never fit, PrecheckFailedError (exit 4)
+    if the resource cannot be read and waiting cannot change that (not found, permission
+    denied, bad credentials), WaitTimedOutError (exit 5) after `timeout` seconds. The API
+    being unreachable, slow or failing for a while does not end the wait.
+    `on_progress(progress)` hears about every poll that did not end it (`waiting.WaitProgress`:
+    elapsed and remaining seconds, the last verdict, why the poll missed if it did).
     """
-    from prgcloud import waiting
-    from prgcloud.precheck import evaluate_request
+    from prgcloud.precheck import wait_for_fit
 
     environ = dict(os.environ) if environ is None else environ
-    return waiting.wait_until_fits(
-        lambda: evaluate_request(request, environ),
-        timeout=timeout,
-        strict=request.options.strict,
-        on_progress=on_progress or (lambda verdict, elapsed: None),
-    )
+    return wait_for_fit(request, environ, timeout=timeout, on_progress=on_progress)
 
 
 def capacity(
@@ -187,12 +186,23 @@ def capacity(
     region: str,
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A persistent resource's state and, per pool, its ceiling, used and free replicas."""
+    """A persistent resource's state and, per pool, its ceiling, used and free replicas.
+
+    Read at the endpoint and as the identity gcloud would use in this environment.
+    """
+    from prgcloud import gcloud_config, vertex
     from prgcloud.precheck import read_capacity
-    from prgcloud.request import Identity
 
     environ = dict(os.environ) if environ is None else environ
-    return read_capacity(project, region, resource_id, environ, Identity())
+    no_flags: dict[str, str] = {}
+    properties = parse.gcloud_properties(environ, no_flags.get)
+    location = vertex.Location(
+        project,
+        region,
+        gcloud_config.aiplatform_endpoint(properties, region),
+        parse.identity(no_flags.get, properties),
+    )
+    return read_capacity(location, resource_id, environ)
 
 
 def submit(
@@ -207,13 +217,10 @@ def submit(
     gcloud's output goes to `stdout`/`stderr` (default: this process's). Raises like `check`.
     """
     from prgcloud import submission
+    from prgcloud.precheck import precheck_request
 
     environ = dict(os.environ) if environ is None else environ
-    if request.persistent_resource_id and not request.options.skip_precheck:
-        if request.options.wait_for_capacity is None:
-            check(request, environ=environ)
-        else:
-            wait_for_capacity(request, timeout=request.options.wait_for_capacity, environ=environ)
+    precheck_request(request, environ)
     return submission.submit(
         request, environ, stdin=None, stdout=stdout or sys.stdout, stderr=stderr or sys.stderr
     )

@@ -139,6 +139,11 @@ def console_main() -> None:
     # SIGTERM unwinds like Ctrl-C (gcloud is stopped, temporary files removed), then exits
     # with the conventional 128 + 15.
     signal.signal(signal.SIGTERM, _terminate)
+    # This process is prgcloud's own: it may import the SDK's client the fast way, which
+    # leaves package `__init__`s that nothing here needs un-run (library callers never do).
+    from prgcloud.vertex import sdk
+
+    sdk.allow_fast_import()
     sys.exit(main(sys.argv[1:]))
 
 

@@ -69,6 +69,20 @@ class PrecheckFailedError(PrgcloudError):
     exit_code = exit_codes.PRECHECK_FAILED
 
 
+class ApiUnavailableError(PrecheckFailedError):
+    """The API could not answer now (unreachable, too slow, 429, 5xx): waiting may cure it.
+
+    Exit 4 like any pre-check that could not be done; a wait counts it as a missed poll and
+    goes on until its deadline. `reason` says what happened in a few words (for a status
+    line); `retry_after` is how long the server asked to be left alone, in seconds (or 0).
+    """
+
+    def __init__(self, message: str, *, reason: str, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
 class WaitTimedOutError(PrgcloudError):
     """`--wait-for-capacity` ran out of time (exit 5)."""
 

@@ -16,6 +16,7 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from prgcloud import files
 from prgcloud.errors import BadInputError
 
 
@@ -63,11 +64,13 @@ def active_configuration_name(environ: Mapping[str, str], flag: str | None = Non
         return flag
     if environ.get("CLOUDSDK_ACTIVE_CONFIG_NAME"):
         return environ["CLOUDSDK_ACTIVE_CONFIG_NAME"]
+    path = os.path.join(config_dir(environ), "active_config")
     try:
-        with open(os.path.join(config_dir(environ), "active_config"), encoding="utf-8") as f:
-            name = f.read().strip()
-    except OSError:
+        name = files.read_text(path, limit=files.PROPERTIES_FILE_LIMIT).strip()
+    except FileNotFoundError:
         return "default"
+    except OSError as error:
+        raise _unreadable(path, error) from error
     return name or "default"
 
 
@@ -75,11 +78,12 @@ def read_properties_file(path: str) -> dict[str, str]:
     """An INI file of gcloud properties as {"section/name": value}; missing file -> {}."""
     parser = configparser.RawConfigParser()
     try:
-        with open(path, encoding="utf-8") as f:
-            parser.read_file(f)
+        parser.read_string(files.read_text(path, limit=files.PROPERTIES_FILE_LIMIT), path)
     except FileNotFoundError:
         return {}
-    except (OSError, configparser.Error) as error:
+    except OSError as error:
+        raise _unreadable(path, error) from error
+    except configparser.Error as error:
         raise BadInputError(
             f"gcloud configuration file {path} cannot be read: {error}. "
             "Fix it with `gcloud config` or pass the values as flags."
@@ -89,6 +93,18 @@ def read_properties_file(path: str) -> dict[str, str]:
         for section in parser.sections()
         for key, value in parser.items(section)
     }
+
+
+def _unreadable(path: str, error: OSError) -> BadInputError:
+    return BadInputError(
+        f"gcloud configuration file {path} cannot be read: {error.strerror or error}. "
+        "Fix it with `gcloud config` or pass the values as flags."
+    )
+
+
+def is_true(value: str | None) -> bool:
+    """A boolean property's value as gcloud reads it (`1`, `true`, `yes`, `on`, `y`)."""
+    return (value or "").strip().lower() in ("1", "true", "yes", "on", "y")
 
 
 def load_properties(

@@ -40,6 +40,8 @@ _PROPERTY_FLAGS = {
     "--impersonate-service-account": "auth/impersonate_service_account",
     "--access-token-file": "auth/access_token_file",
     "--billing-project": "billing/quota_project",
+    "--credential-file-override": "auth/credential_file_override",
+    "--authorization-token-file": "auth/authorization_token_file",
 }
 # Flags that shape the job spec; when prgcloud hands gcloud a generated --config instead,
 # they are left out (their effect is in the file).
@@ -64,12 +66,7 @@ def parse_create(
     api_version = API_VERSIONS[track]
 
     options = _options(tokens, problems)
-    properties = gcloud_config.load_properties(
-        environ,
-        configuration=tokens.last("--configuration"),
-        overrides=property_overrides(tokens.last),
-        sdk_root=_sdk_root(environ),
-    )
+    properties = gcloud_properties(environ, tokens.last)
     project, region = _where_it_goes(tokens, properties, problems)
     display_name = _display_name(tokens, problems)
     config_spec, config_from_stdin = _config(tokens, cwd, read_stdin, api_version, problems)
@@ -265,8 +262,25 @@ def _options(tokens: Tokens, problems: list[Problem]) -> Options:
     )
 
 
+def gcloud_properties(
+    environ: Mapping[str, str], flag: Callable[[str], str | None]
+) -> gcloud_config.Properties:
+    """gcloud's properties for one command with these flags, every layer read once.
+
+    Flags, `CLOUDSDK_*` variables, the configuration (`--configuration`, else the active
+    one) and the installation's `properties` file of the gcloud that will run. Everything
+    downstream (project, region, endpoint, identity) is resolved from this one result.
+    """
+    return gcloud_config.load_properties(
+        environ,
+        configuration=flag("--configuration"),
+        overrides=property_overrides(flag),
+        sdk_root=_sdk_root(environ),
+    )
+
+
 def _sdk_root(environ: Mapping[str, str]) -> str | None:
-    """The Cloud SDK that will run, for its installation-wide `properties` file."""
+    """The Cloud SDK that will run (`ROOT/bin/gcloud`), for its installation `properties` file."""
     try:
         gcloud = os.path.realpath(process.find_gcloud(environ))
     except GcloudNotFoundError:
@@ -281,14 +295,25 @@ def property_overrides(flag: Callable[[str], str | None]) -> dict[str, str]:
 
 
 def identity(flag: Callable[[str], str | None], properties: gcloud_config.Properties) -> Identity:
-    """Who gcloud acts as for a command with these flags and properties."""
+    """Who gcloud acts as for a command with these flags and properties.
+
+    Identity flags are property overrides (`--account` sets core/account), so each field is
+    its property as resolved through every layer; an empty value is no value, as in gcloud.
+    """
+
+    def get(name: str) -> str | None:
+        return properties.get(name) or None
+
     return Identity(
-        account=flag("--account"),
-        impersonate_service_account=flag("--impersonate-service-account"),
-        access_token_file=properties.get("auth/access_token_file"),
+        account=get("core/account"),
+        impersonate_service_account=get("auth/impersonate_service_account"),
+        access_token_file=get("auth/access_token_file"),
         configuration=flag("--configuration"),
-        credential_file_override=flag("--credential-file-override"),
-        authorization_token_file=flag("--authorization-token-file"),
+        credential_file_override=get("auth/credential_file_override"),
+        authorization_token_file=get("auth/authorization_token_file"),
+        disable_credentials=gcloud_config.is_true(properties.get("auth/disable_credentials")),
+        universe_domain=get("core/universe_domain"),
+        config_dir=properties.config_dir,
     )
 
 

@@ -18,7 +18,15 @@ API_VERSIONS = {None: "v1", "beta": "v1beta1", "alpha": "v1beta1"}
 
 @dataclass(frozen=True)
 class Identity:
-    """Who gcloud acts as for this command; the pre-check must act as the same one."""
+    """Who gcloud acts as for one command, resolved once from its flags and every property layer.
+
+    The parse layer fills it in (`parse.identity`), from the same properties gcloud reads:
+    flags, `CLOUDSDK_*` variables, the active configuration and the installation's
+    `properties` file. The pre-check, the capacity read and the token lookup all take it from
+    there and read no property again. `configuration` is the `--configuration` flag; the other
+    flag-named fields are the resolved properties those flags set (`account` is `core/account`,
+    `impersonate_service_account` is `auth/impersonate_service_account`, ...).
+    """
 
     account: str | None = None
     impersonate_service_account: str | None = None
@@ -26,16 +34,32 @@ class Identity:
     configuration: str | None = None
     credential_file_override: str | None = None
     authorization_token_file: str | None = None
+    # What else decides whether gcloud's token cache holds the token gcloud would send.
+    disable_credentials: bool = False
+    universe_domain: str | None = None  # None: googleapis.com
+    config_dir: str | None = None  # gcloud's configuration directory (its credential store)
 
     def gcloud_flags(self) -> tuple[str, ...]:
-        """These choices as gcloud flags (for `gcloud auth print-access-token`).
+        """This identity as gcloud flags (for `gcloud auth print-access-token`).
 
-        Each field is named after its flag: `impersonate_service_account` is
+        Each flag-named field is its flag: `impersonate_service_account` is
         `--impersonate-service-account`.
         """
         return tuple(
-            f"--{name.replace('_', '-')}={value}" for name, value in asdict(self).items() if value
+            f"--{name.replace('_', '-')}={value}"
+            for name, value in asdict(self).items()
+            if value and name in _FLAG_FIELDS
         )
+
+
+_FLAG_FIELDS = (
+    "account",
+    "impersonate_service_account",
+    "access_token_file",
+    "configuration",
+    "credential_file_override",
+    "authorization_token_file",
+)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -835,7 +836,8 @@ def test_the_persistent_resource_is_named_in_the_jobs_location(parse: Parse) -> 
 def test_the_identity_is_the_one_gcloud_will_use(
     parse: Parse, argv: list[str], env: dict[str, str], identity: Identity
 ) -> None:
-    assert parse(*P, POOL, *argv, env=env).identity == identity
+    # config_dir (where gcloud keeps its credentials) is a temporary directory here.
+    assert replace(parse(*P, POOL, *argv, env=env).identity, config_dir=None) == identity
 
 
 @pytest.mark.parametrize(

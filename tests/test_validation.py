@@ -590,7 +590,7 @@ def test_the_service_account_is_an_email_or_a_unique_id(
             id="wait-duration",
         ),
         pytest.param(
-            [*BASE, POOL, "--wait-for-capacity=10d"],
+            [*BASE, POOL, "--wait-for-capacity=10x"],
             [("--wait-for-capacity", "expected a duration")],
             id="wait-unit",
         ),

@@ -19,7 +19,7 @@ from prgcloud import exit_codes, output, parse
 from prgcloud.commands import arguments
 from prgcloud.environment import Environment
 from prgcloud.errors import BadInputError
-from prgcloud.gcloud_config import Properties, aiplatform_endpoint, load_properties
+from prgcloud.gcloud_config import Properties, aiplatform_endpoint
 from prgcloud.request import Identity
 
 USAGE = (
@@ -68,9 +68,7 @@ def parse_args(
     full = _FULL_NAME.match(resource_id)
     if full:
         named, resource_id = (full.group(1), full.group(2)), full.group(3)
-    properties = load_properties(
-        environ, configuration=flag("--configuration"), overrides=parse.property_overrides(flag)
-    )
+    properties = parse.gcloud_properties(environ, flag)
     project, region, problems = parse.resolve_location(
         flag("--region"), properties, named=named, training=False
     )
@@ -101,19 +99,14 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
     args = parse_args(argv, env.environ, cwd=env.cwd, read_stdin=env.stdin.read)
     from prgcloud.precheck.check import read_capacity
     from prgcloud.precheck.report import format_capacity
+    from prgcloud.vertex import Location
 
     log = args.display.log(env.stderr)
     log.debug(f"endpoint: {args.endpoint}")
     log.debug(f"identity: {output.describe_identity(args.identity, args.properties)}")
     started = time.monotonic()
-    capacity = read_capacity(
-        args.project,
-        args.region,
-        args.resource_id,
-        env.environ,
-        args.identity,
-        endpoint=args.endpoint,
-    )
+    location = Location(args.project, args.region, args.endpoint, args.identity)
+    capacity = read_capacity(location, args.resource_id, env.environ)
     log.debug(
         f"read {capacity.get('name')} in {time.monotonic() - started:.2f} s: "
         f"state {capacity.get('state')}"

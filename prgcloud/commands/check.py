@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from prgcloud import exit_codes, flags, gcloud_config, output
+from prgcloud import exit_codes, flags, output
 from prgcloud.commands import arguments
 from prgcloud.environment import Environment
 from prgcloud.errors import BadInputError, Problem
@@ -31,11 +31,7 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
         return exit_codes.OK
     read_stdin = arguments.read_stdin_once(env.stdin.read)
     tokens = flags.tokenize(argv, cwd=env.cwd, read_stdin=read_stdin)
-    properties = gcloud_config.load_properties(
-        env.environ,
-        configuration=tokens.last("--configuration"),
-        overrides=parse.property_overrides(tokens.last),
-    )
+    properties = parse.gcloud_properties(env.environ, tokens.last)
     display_problems: list[Problem] = []
     try:
         display = arguments.display(tokens.last, properties)
@@ -65,10 +61,9 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
         )
         return exit_codes.OK
 
-    from prgcloud.precheck.check import JobDoesNotFitError, blocks_submission, evaluate_request
+    from prgcloud.precheck.check import JobDoesNotFitError, evaluate_request
     from prgcloud.precheck.report import format_verdict, verdict_json
 
-    strict = request.options.strict
     log.debug(f"endpoint: {request.endpoint}")
     log.debug(f"identity: {output.describe_identity(request.identity, properties)}")
     started = time.monotonic()
@@ -77,15 +72,12 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
         f"read {request.persistent_resource_name} in {time.monotonic() - started:.2f} s: "
         f"state {verdict.state}"
     )
-    blocked = blocks_submission(verdict, strict=strict)
-    log.debug(f"verdict: {output.verdict_summary(verdict, blocked=blocked)}")
-    if blocked and display.format is None:
-        raise JobDoesNotFitError(verdict, strict=strict)
-    document = {"valid": True, "checked": True, **verdict_json(verdict, strict=strict)}
-    env.stdout.write(
-        display.render(document, lambda: format_verdict(verdict, strict=strict) + "\n")
-    )
-    if blocked:
+    log.debug(f"verdict: {output.verdict_summary(verdict, blocked=verdict.stops)}")
+    if verdict.stops and display.format is None:
+        raise JobDoesNotFitError(verdict)
+    document = {"valid": True, "checked": True, **verdict_json(verdict)}
+    env.stdout.write(display.render(document, lambda: format_verdict(verdict) + "\n"))
+    if verdict.stops:
         return exit_codes.DOES_NOT_FIT
     if display.format is not None:
         log.status(output.checked_line(verdict))  # stdout is data: say on stderr it was checked

@@ -5,14 +5,12 @@ Help (`-h`, `--help`) is gcloud's own: those arguments go to gcloud as they are.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+from typing import TextIO
 
 from prgcloud import output, parse, process, render, submission, waiting
 from prgcloud.environment import Environment
 from prgcloud.request import JobRequest
-
-if TYPE_CHECKING:
-    from prgcloud.precheck import Verdict
 
 
 def run(argv: list[str], env: Environment, *, track: str | None) -> int:
@@ -48,40 +46,35 @@ def dry_run_text(request: JobRequest, note: str | None) -> str:
 
 
 def precheck(request: JobRequest, env: Environment) -> str | None:
-    """Run the pre-check when the job names a persistent resource; print its warnings.
+    """Run the pre-check (or the wait) as `precheck_request` decides; print its warnings.
 
     Returns a one-line note for the dry-run snippet (what was checked), or None when
-    nothing was. Raises (exit 3 or 4) when the job does not fit or cannot be checked.
+    nothing was. Raises (exit 3, 4 or 5) when the job does not fit or cannot be checked.
     """
     resource = request.persistent_resource_name
     if resource is None:
         return None
     if request.options.skip_precheck:
         return f"pre-check of {resource} skipped (--skip-precheck)"
-    from prgcloud.precheck import check_request, report  # the SDK path, only when needed
+    from prgcloud.precheck import precheck_request, report  # the SDK path, only when needed
 
-    if request.options.wait_for_capacity is None:
-        verdict = check_request(request, env.environ)
-    else:
-        verdict = wait_for_capacity(request, env)
+    printer = waiting.ProgressPrinter(
+        env.stderr, live=env.stderr_isatty, columns=lambda: terminal_columns(env.stderr)
+    )
+    try:
+        verdict = precheck_request(request, env.environ, on_progress=printer)
+    finally:
+        printer.done()
+    assert verdict is not None
     for line in report.format_warnings(verdict):
         env.stderr.write(f"WARNING: (prgcloud) {line}\n")
     env.stderr.write(output.checked_line(verdict) + "\n")  # so a user can tell it was checked
     return f"pre-checked against {resource}: the job fits now"
 
 
-def wait_for_capacity(request: JobRequest, env: Environment) -> Verdict:
-    """Poll the pre-check until the job fits (progress on stderr); raise if it never will."""
-    from prgcloud import api
-
-    assert request.options.wait_for_capacity is not None
-    printer = waiting.ProgressPrinter(env.stderr, live=env.stderr_isatty)
+def terminal_columns(stream: TextIO, fallback: int = 80) -> int:
+    """The width of the terminal `stream` writes to, asked now (it may have been resized)."""
     try:
-        return api.wait_for_capacity(
-            request,
-            timeout=request.options.wait_for_capacity,
-            environ=env.environ,
-            on_progress=printer,
-        )
-    finally:
-        printer.done()
+        return os.get_terminal_size(stream.fileno()).columns or fallback
+    except (AttributeError, OSError, ValueError):
+        return fallback

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from prgcloud.precheck.check import (
     JobDoesNotFitError,
-    blocks_submission,
     check_request,
     evaluate_request,
+    precheck_request,
     read_capacity,
+    wait_for_fit,
 )
 from prgcloud.precheck.rules import Finding, PoolReport, Verdict, capacity_of, evaluate
 
@@ -21,10 +22,11 @@ __all__ = [
     "JobDoesNotFitError",
     "PoolReport",
     "Verdict",
-    "blocks_submission",
     "capacity_of",
     "check_request",
     "evaluate",
     "evaluate_request",
+    "precheck_request",
     "read_capacity",
+    "wait_for_fit",
 ]

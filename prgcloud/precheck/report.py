@@ -65,17 +65,16 @@ def finding_text(finding: Finding) -> str:
     return f"{finding.message}{fix}"
 
 
-def format_verdict(verdict: Verdict, *, strict: bool = False) -> str:
+def format_verdict(verdict: Verdict) -> str:
     """The whole verdict for a person: a summary line, each worker pool, each finding."""
     resource = _short(verdict.resource)
     where = _where(verdict.resource)
     place = f"persistent resource {resource!r}" + (f" ({where}, {verdict.state})" if where else "")
-    blocking = bool(verdict.blocks or verdict.waits or (strict and verdict.warnings))
     if verdict.blocks:
         summary = f"the job does not fit {place}:"
     elif verdict.waits:
         summary = f"the job does not fit {place} now, but may later:"
-    elif blocking:
+    elif verdict.stops:
         summary = f"the job fits {place}, but --strict turns these warnings into a block:"
     else:
         summary = f"the job fits {place}:"
@@ -122,13 +121,12 @@ def pool_json(pool: PoolReport) -> dict[str, Any]:
     }
 
 
-def verdict_json(verdict: Verdict, *, strict: bool = False) -> dict[str, Any]:
+def verdict_json(verdict: Verdict) -> dict[str, Any]:
     """The verdict as data: the same findings and pools as `format_verdict`."""
-    blocked = bool(verdict.blocks or verdict.waits or (strict and verdict.warnings))
     return {
         "resource": verdict.resource,
         "state": verdict.state,
-        "fits": verdict.fits and not blocked,
+        "fits": not verdict.stops,
         "assignment": {str(k): v for k, v in verdict.assignment.items()},
         "pools": [pool_json(pool) for pool in verdict.pools],
         "findings": [finding_json(finding) for finding in verdict.findings],

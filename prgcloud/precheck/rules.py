@@ -98,13 +98,18 @@ class PoolReport:
 
 @dataclass(frozen=True)
 class Verdict:
-    """Everything `evaluate` found, plus the assignment it chose (best effort when none fits)."""
+    """Everything `evaluate` found, plus the assignment it chose (best effort when none fits).
+
+    `strict` (`--strict`) makes warnings block: `blocking` and `stops` take it into account,
+    so no caller needs to know the flag.
+    """
 
     findings: tuple[Finding, ...]
     assignment: Mapping[int, str]
     pools: tuple[PoolReport, ...]
     resource: str = ""
     state: str = ""
+    strict: bool = False
 
     @property
     def blocks(self) -> tuple[Finding, ...]:
@@ -125,6 +130,16 @@ class Verdict:
     def fits(self) -> bool:
         """True when nothing blocks and nothing has to be waited for."""
         return not self.blocks and not self.waits
+
+    @property
+    def blocking(self) -> tuple[Finding, ...]:
+        """Findings that stop the job for good: its blocks, and under `strict` its warnings."""
+        return self.blocks + (self.warnings if self.strict else ())
+
+    @property
+    def stops(self) -> bool:
+        """Whether the job may not be submitted now: something blocks, or must be waited for."""
+        return bool(self.blocking or self.waits)
 
 
 @dataclass(frozen=True)
@@ -148,11 +163,14 @@ class _JobPool:
     raw: Mapping[str, Any] = field(repr=False)
 
 
-def evaluate(job: Mapping[str, Any], resource: Mapping[str, Any]) -> Verdict:
+def evaluate(
+    job: Mapping[str, Any], resource: Mapping[str, Any], *, strict: bool = False
+) -> Verdict:
     """Apply every rule of RULES.md §2 to a CustomJob body and a PersistentResource body.
 
     `job` is the CustomJob REST body (a bare CustomJobSpec is accepted too); `resource` is the
-    PersistentResource as the API returns it. Both camelCase.
+    PersistentResource as the API returns it. Both camelCase. With `strict` (`--strict`),
+    the verdict counts its warnings as blocks.
     """
     spec = _job_spec(job)
     name = str(resource.get("name") or "")
@@ -172,6 +190,7 @@ def evaluate(job: Mapping[str, Any], resource: Mapping[str, Any]) -> Verdict:
         pools=tuple(reports),
         resource=name,
         state=state,
+        strict=strict,
     )
 
 

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from prgcloud import parse
+from prgcloud.request import Identity
+
 from .fake_vertex import FakeVertex
 
 PROJECT = "p"
@@ -61,6 +64,13 @@ def environ(tmp_path: Path, fake_vertex: FakeVertex, token_file: Path) -> dict[s
         CLOUDSDK_CORE_PROJECT=PROJECT,
         CLOUDSDK_AI_REGION=REGION,
     )
+
+
+def resolved_identity(environ: dict[str, str], **flags: str) -> Identity:
+    """The identity gcloud would act as in `environ` with these flags (`account="me@x"` is
+    `--account=me@x`), resolved by the parse layer as for a real command line."""
+    given = {f"--{name.replace('_', '-')}": value for name, value in flags.items()}
+    return parse.identity(given.get, parse.gcloud_properties(environ, given.get))
 
 
 def fake_gcloud(tmp_path: Path, body: str) -> Path:

@@ -13,14 +13,15 @@ from typing import Any
 
 import pytest
 
+import prgcloud
 from prgcloud import cli, exit_codes, parse, process
 from prgcloud.emulator import Emulator
 from prgcloud.emulator import schema as emulator_schema
 from prgcloud.emulator.errors import ApiError
 from prgcloud.environment import Environment
 from prgcloud.errors import PrecheckFailedError
-from prgcloud.precheck import JobDoesNotFitError, check_request, evaluate_request, read_capacity
-from prgcloud.request import Identity, JobRequest
+from prgcloud.precheck import JobDoesNotFitError, check_request, evaluate_request
+from prgcloud.request import JobRequest
 
 from .conftest import fake_gcloud
 
@@ -400,7 +401,7 @@ def test_capacity_reads_the_emulator(clean_emulator: Emulator, environ: dict[str
         rpool("a", replicas=3, used=1),
         rpool("g", "a2-highgpu-1g", accelerator=A100, max_replicas=4),
     )
-    capacity = read_capacity(PROJECT, REGION, RID, environ, Identity())
+    capacity = prgcloud.capacity(RID, project=PROJECT, region=REGION, environ=environ)
     assert capacity["state"] == "RUNNING"
     assert [(p["id"], p["ceiling"], p["used"], p["free"]) for p in capacity["pools"]] == [
         ("a", 3, 1, 2),

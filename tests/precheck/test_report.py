@@ -74,7 +74,7 @@ def resource(replicas: int = 2, used: int = 0, **fields: Any) -> dict[str, Any]:
 def test_the_first_line_says_whether_and_why(
     body: dict[str, Any], persistent_resource: dict[str, Any], strict: bool, summary: str
 ) -> None:
-    first = format_verdict(evaluate(body, persistent_resource), strict=strict).splitlines()[0]
+    first = format_verdict(evaluate(body, persistent_resource, strict=strict)).splitlines()[0]
     assert summary in first
 
 

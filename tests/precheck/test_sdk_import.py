@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
 import json, sys
-from prgcloud import vertex
+from prgcloud.vertex import sdk
 {setup}
-cls, path = vertex.import_client_class(fast={fast})
+cls, path = sdk.import_client_class(fast={fast})
 services = sorted(
     m for m in sys.modules
     if m.startswith("google.cloud.aiplatform_v1.services.") and m.count(".") == 4
@@ -81,14 +81,14 @@ def python(code: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
         pytest.param("", True, "fast", id="fast-path"),
         pytest.param("", False, "normal", id="fast-path-off"),
         pytest.param(
-            "vertex.BYPASSED_PACKAGES += ('google.cloud.aiplatform_v1.no_such_package',)",
+            "sdk.BYPASSED_PACKAGES += ('google.cloud.aiplatform_v1.no_such_package',)",
             True,
             "fallback",
             id="fallback-after-a-failure-midway",
         ),
         pytest.param(FAIL_ONCE_INSIDE_THE_CLIENT, True, "fallback", id="fallback-mid-client"),
         pytest.param(
-            "vertex.BYPASSED_PACKAGES = ('google.cloud.no_such_package',)",
+            "sdk.BYPASSED_PACKAGES = ('google.cloud.no_such_package',)",
             True,
             "fallback",
             id="fallback-when-the-layout-changed",
@@ -110,30 +110,74 @@ def test_the_client_imports_by_every_path(setup: str, fast: bool, path: str) -> 
         assert len(result["services"]) > 10  # the package __init__ ran: every service
 
 
-READ = """
-import json
-from prgcloud import vertex
-from prgcloud.request import Identity
-import os
-resource = vertex.read_persistent_resource(
-    "p", "us-central1", "res", endpoint=os.environ["ENDPOINT"], identity=Identity(),
-    environ=dict(os.environ),
-)
-print(json.dumps({"resource": resource, "path": vertex.client_import_path()}))
+PACKAGE_STATE = """
+import google.cloud.aiplatform_v1 as package
+names = {}
+exec("from google.cloud.aiplatform_v1 import *", names)
+state = {
+    "all": hasattr(package, "__all__"),
+    "version": getattr(package, "__version__", None),
+    "star": len([n for n in names if n != "__builtins__"]),
+}
 """
+
+# The library: a capacity read, then the SDK as the caller's own code would find it.
+LIBRARY_READ = (
+    """
+import json
+import prgcloud
+from prgcloud.vertex import sdk
+capacity = prgcloud.capacity("res", project="p", region="us-central1")
+"""
+    + PACKAGE_STATE
+    + """
+print(json.dumps({"state": capacity["state"], "path": sdk.client_import_path(), **state}))
+"""
+)
+
+# The CLI's own process: the console script, as `prgcloud ... capacity` runs it.
+CLI_READ = """
+import json, sys
+from prgcloud import cli
+from prgcloud.vertex import sdk
+sys.argv = ["prgcloud", "ai", "persistent-resources", "capacity", "res", "--project=p",
+            "--region=us-central1", "--format=json"]
+try:
+    cli.console_main()
+except SystemExit as done:
+    print(json.dumps({"exit": done.code, "path": sdk.client_import_path()}))
+"""
+
+NORMAL_IMPORT = PACKAGE_STATE + "import json; print(json.dumps(state))"
+
+
+@pytest.fixture
+def read_environ(fake_vertex: FakeVertex, tmp_path: Path, token_file: Path) -> dict[str, str]:
+    """An environment in which prgcloud reads persistent resource `res` from `fake_vertex`."""
+    fake_vertex.add({"name": f"{PARENT}/persistentResources/res", "state": "RUNNING"})
+    return isolated_environ(
+        tmp_path,
+        CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM=fake_vertex.url,
+        CLOUDSDK_AUTH_ACCESS_TOKEN_FILE=str(token_file),
+    )
+
+
+def test_a_library_call_leaves_the_sdk_as_a_normal_import_does(
+    read_environ: dict[str, str],
+) -> None:
+    after_library = python(LIBRARY_READ, read_environ)
+    normal = python(NORMAL_IMPORT)
+    assert after_library["state"] == "RUNNING"
+    assert after_library["path"] == "normal"
+    assert after_library["all"]
+    assert normal["all"]
+    assert after_library["version"] == normal["version"] is not None
+    assert after_library["star"] == normal["star"] > 1000
 
 
 @pytest.mark.parametrize(("variable", "path"), [("", "fast"), ("normal", "normal")])
-def test_a_read_works_by_either_import_path(
-    fake_vertex: FakeVertex, tmp_path: Path, token_file: Path, variable: str, path: str
+def test_the_cli_process_reads_by_the_fast_path_unless_told_not_to(
+    read_environ: dict[str, str], variable: str, path: str
 ) -> None:
-    resource = {"name": f"{PARENT}/persistentResources/res", "state": "RUNNING"}
-    fake_vertex.add(resource)
-    environ = isolated_environ(
-        tmp_path,
-        ENDPOINT=fake_vertex.url,
-        CLOUDSDK_AUTH_ACCESS_TOKEN_FILE=str(token_file),
-        PRGCLOUD_SDK_IMPORT=variable,
-    )
-    result = python(READ, environ)
-    assert result == {"resource": resource, "path": path}
+    result = python(CLI_READ, {**read_environ, "PRGCLOUD_SDK_IMPORT": variable})
+    assert result == {"exit": 0, "path": path}

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from prgcloud import process, vertex
-from prgcloud.request import Identity
+from prgcloud import process
+from prgcloud.vertex import credentials
 
-from .conftest import fake_gcloud, fake_login, isolated_environ
+from .conftest import fake_gcloud, fake_login, isolated_environ, resolved_identity
 
 ACCOUNT = "me@example.com"
 
@@ -37,67 +37,63 @@ def test_the_cached_token_is_the_one_gcloud_prints(logged_in: dict[str, str]) ->
         check=True,
         timeout=60,
     ).stdout.strip()
-    assert vertex.cached_token(Identity(), logged_in) == printed == "ya29.cached"
+    assert credentials.cached_token(resolved_identity(logged_in)) == printed == "ya29.cached"
 
 
 def test_a_cached_token_spares_starting_gcloud(logged_in: dict[str, str], tmp_path: Path) -> None:
     log = with_logging_gcloud(logged_in, tmp_path)
-    assert vertex.access_token(Identity(), logged_in) == "ya29.cached"
+    assert credentials.access_token(resolved_identity(logged_in), logged_in) == "ya29.cached"
     assert not log.exists()
 
 
 @pytest.mark.parametrize(
-    ("identity", "environ_extra"),
+    ("flags", "environ_extra"),
     [
         pytest.param(
-            Identity(impersonate_service_account="sa@p.iam.gserviceaccount.com"),
+            {"impersonate_service_account": "sa@p.iam.gserviceaccount.com"},
             {},
             id="impersonation-flag",
         ),
         pytest.param(
-            Identity(),
+            {},
             {"CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT": "sa@p.iam"},
             id="impersonation-property",
         ),
-        pytest.param(Identity(account="other@example.com"), {}, id="account-not-logged-in"),
-        pytest.param(Identity(), {"CLOUDSDK_CORE_ACCOUNT": ""}, id="no-account"),
+        pytest.param({"account": "other@example.com"}, {}, id="account-not-logged-in"),
+        pytest.param({}, {"CLOUDSDK_CORE_ACCOUNT": ""}, id="no-account"),
         pytest.param(
-            Identity(),
-            {"CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE": "/k.json"},
-            id="credential-file-override",
+            {}, {"CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE": "/k.json"}, id="credential-file-override"
         ),
-        pytest.param(
-            Identity(), {"CLOUDSDK_CORE_UNIVERSE_DOMAIN": "example.goog"}, id="another-universe"
-        ),
-        pytest.param(Identity(), {"PRGCLOUD_TOKEN_CACHE": "off"}, id="switched-off"),
-        pytest.param(
-            Identity(credential_file_override="/keys/sa.json"), {}, id="credential-file-flag"
-        ),
-        pytest.param(Identity(authorization_token_file="/keys/t"), {}, id="token-file-flag"),
-        pytest.param(Identity(configuration="other"), {}, id="configuration-without-account"),
+        pytest.param({}, {"CLOUDSDK_CORE_UNIVERSE_DOMAIN": "example.goog"}, id="another-universe"),
+        pytest.param({}, {"CLOUDSDK_AUTH_DISABLE_CREDENTIALS": "true"}, id="credentials-disabled"),
+        pytest.param({}, {"PRGCLOUD_TOKEN_CACHE": "off"}, id="switched-off"),
+        pytest.param({"credential_file_override": "/keys/sa.json"}, {}, id="credential-file-flag"),
+        pytest.param({"authorization_token_file": "/keys/t"}, {}, id="token-file-flag"),
+        pytest.param({"configuration": "other"}, {}, id="configuration-without-account"),
     ],
 )
 def test_gcloud_is_asked_whenever_the_cache_might_not_be_its_answer(
     logged_in: dict[str, str],
     tmp_path: Path,
-    identity: Identity,
+    flags: dict[str, str],
     environ_extra: dict[str, str],
 ) -> None:
     logged_in.update(environ_extra)
     log = with_logging_gcloud(logged_in, tmp_path)
-    assert vertex.access_token(identity, logged_in) == "from-gcloud"
+    identity = resolved_identity(logged_in, **flags)
+    assert credentials.access_token(identity, logged_in) == "from-gcloud"
     assert log.read_text().split()[:2] == ["auth", "print-access-token"]
 
 
 def test_a_token_about_to_expire_is_left_to_gcloud_to_refresh(tmp_path: Path) -> None:
     environ = isolated_environ(tmp_path)
     fake_login(Path(environ["CLOUDSDK_CONFIG"]), ACCOUNT, "ya29.old", expires_in=120)
-    assert vertex.cached_token(Identity(), environ) is None
+    assert credentials.cached_token(resolved_identity(environ)) is None
 
 
 def test_an_unreadable_cache_is_left_to_gcloud(logged_in: dict[str, str]) -> None:
     (Path(logged_in["CLOUDSDK_CONFIG"]) / "access_tokens.db").write_text("not a database")
-    assert vertex.cached_token(Identity(), logged_in) is None
+    assert credentials.cached_token(resolved_identity(logged_in)) is None
 
 
 def test_an_account_named_by_flag_uses_its_own_cached_token(tmp_path: Path) -> None:
@@ -105,5 +101,8 @@ def test_an_account_named_by_flag_uses_its_own_cached_token(tmp_path: Path) -> N
     config = Path(environ["CLOUDSDK_CONFIG"])
     fake_login(config, ACCOUNT, "ya29.mine")
     fake_login(config, "other@example.com", "ya29.other", active=False)
-    assert vertex.cached_token(Identity(account="other@example.com"), environ) == "ya29.other"
-    assert vertex.cached_token(Identity(), environ) == "ya29.mine"
+    assert (
+        credentials.cached_token(resolved_identity(environ, account="other@example.com"))
+        == "ya29.other"
+    )
+    assert credentials.cached_token(resolved_identity(environ)) == "ya29.mine"

@@ -10,9 +10,16 @@ import pytest
 
 from prgcloud import exit_codes, vertex
 from prgcloud.errors import PrecheckFailedError
-from prgcloud.request import Identity
 
-from .conftest import PARENT, PROJECT, REGION, TOKEN, fake_gcloud, isolated_environ
+from .conftest import (
+    PARENT,
+    PROJECT,
+    REGION,
+    TOKEN,
+    fake_gcloud,
+    isolated_environ,
+    resolved_identity,
+)
 from .fake_vertex import FakeVertex
 
 NAME = f"{PARENT}/persistentResources/res"
@@ -38,16 +45,17 @@ def read(
     environ: dict[str, str],
     resource_id: str = "res",
     *,
-    identity: Identity | None = None,
+    flags: dict[str, str] | None = None,
     endpoint: str | None = None,
     budget: vertex.Budget = FAST,
 ) -> dict[str, Any]:
+    """Read as the identity the parse layer resolves for `environ` and these gcloud flags."""
     return vertex.read_persistent_resource(
         PROJECT,
         REGION,
         resource_id,
         endpoint=endpoint or fake.url,
-        identity=identity or Identity(),
+        identity=resolved_identity(environ, **(flags or {})),
         environ=environ,
         budget=budget,
     )
@@ -76,7 +84,7 @@ def test_access_token_file_flag_wins_over_the_variable(
     fake_vertex.add(RESOURCE)
     other = tmp_path / "other-token"
     other.write_text("flag-token")
-    read(fake_vertex, environ, identity=Identity(access_token_file=str(other)))
+    read(fake_vertex, environ, flags={"access_token_file": str(other)})
     assert fake_vertex.gets()[0].authorization == "Bearer flag-token"
 
 
@@ -88,7 +96,7 @@ def test_access_token_file_property_in_the_configuration_is_used(
     configurations = Path(environ["CLOUDSDK_CONFIG"]) / "configurations"
     configurations.mkdir()
     (configurations / "config_work").write_text(f"[auth]\naccess_token_file = {token_file}\n")
-    read(fake_vertex, environ, identity=Identity(configuration="work"))
+    read(fake_vertex, environ, flags={"configuration": "work"})
     assert fake_vertex.gets()[0].authorization == f"Bearer {TOKEN}"
 
 
@@ -98,12 +106,12 @@ def test_without_a_token_file_the_token_is_gcloud_s_for_the_same_identity(
     fake_vertex.add(RESOURCE)
     gcloud = fake_gcloud(tmp_path, "echo gcloud-token")
     environ = isolated_environ(tmp_path, PRGCLOUD_GCLOUD=str(gcloud))
-    identity = Identity(
-        account="me@example.com",
-        impersonate_service_account="sa@p.iam.gserviceaccount.com",
-        configuration="work",
-    )
-    read(fake_vertex, environ, identity=identity)
+    flags = {
+        "account": "me@example.com",
+        "impersonate_service_account": "sa@p.iam.gserviceaccount.com",
+        "configuration": "work",
+    }
+    read(fake_vertex, environ, flags=flags)
     assert fake_vertex.gets()[0].authorization == "Bearer gcloud-token"
     assert (tmp_path / "gcloud.log").read_text().split() == [
         "auth",
@@ -169,7 +177,7 @@ def test_permission_denied_names_the_permission_the_role_and_the_identity(
     fake_vertex.fail(403)
     gcloud = fake_gcloud(tmp_path, "echo gcloud-token")
     environ = isolated_environ(tmp_path, PRGCLOUD_GCLOUD=str(gcloud))
-    message = str(failure(fake_vertex, environ, identity=Identity(account="me@example.com")))
+    message = str(failure(fake_vertex, environ, flags={"account": "me@example.com"}))
     assert (
         "account me@example.com needs the IAM permission aiplatform.persistentResources.get"
         in message
@@ -293,7 +301,12 @@ def test_listing_returns_every_resource_of_the_region(
 ) -> None:
     fake_vertex.add(RESOURCE)
     listed = vertex.list_persistent_resources(
-        PROJECT, REGION, endpoint=fake_vertex.url, identity=Identity(), environ=environ, budget=FAST
+        PROJECT,
+        REGION,
+        endpoint=fake_vertex.url,
+        identity=resolved_identity(environ),
+        environ=environ,
+        budget=FAST,
     )
     assert [r["name"] for r in listed] == [NAME]
 
@@ -307,7 +320,7 @@ def test_listing_denied_names_the_list_permission(
             PROJECT,
             REGION,
             endpoint=fake_vertex.url,
-            identity=Identity(),
+            identity=resolved_identity(environ),
             environ=environ,
             budget=FAST,
         )
