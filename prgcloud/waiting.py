@@ -30,11 +30,12 @@ from prgcloud.errors import ApiUnavailableError, WaitTimedOutError
 if TYPE_CHECKING:
     from prgcloud.precheck import Verdict
 
-# A log (no terminal) gets a line at least this often even when nothing changes; a poll
-# takes at most a read's deadline more, so the gap stays under 30 s.
+# A log (no terminal) gets a line at least this often even when nothing changes. The next
+# poll comes at most a pause (<= _RETRY_AFTER_CAP) and a poll (<= 8 s) later, so a line
+# comes at least every 30 s.
 HEARTBEAT_SECONDS = 15.0
 # The longest a server's Retry-After may stretch one pause.
-_RETRY_AFTER_CAP = 30.0
+_RETRY_AFTER_CAP = 5.0
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 # The poll at a wait's deadline still gets this long to answer: a wait ends within a few
 # seconds of its deadline, and the last poll is not doomed from the start.
 _LAST_POLL_SECONDS = 3.0
+# No poll of a wait takes longer than this: one that gets no answer by then is a missed poll,
+# and the next comes a few seconds later (it also keeps the log's heartbeat regular).
+_POLL_SECONDS = 8.0
 
 
 class JobDoesNotFitError(DoesNotFitError):
@@ -95,7 +98,7 @@ def wait_for_fit(
     with vertex.Reader(_location(request), environ, budget) as reader:
 
         def poll(seconds_left: float) -> Verdict:
-            until = time.monotonic() + max(seconds_left, _LAST_POLL_SECONDS)
+            until = time.monotonic() + min(_POLL_SECONDS, max(seconds_left, _LAST_POLL_SECONDS))
             resource = reader.get(resource_id, retry=False, until=until)
             return evaluate(request.service_body, resource, strict=request.options.strict)
 
