@@ -142,8 +142,8 @@ def timed(argv: Sequence[str], environ: Mapping[str, str]) -> float:
 
 
 IMPORT_PROBE = (
-    "import time; t = time.perf_counter(); from prgcloud import vertex; "
-    "vertex.import_client_class(fast={fast}); print(time.perf_counter() - t)"
+    "import time; t = time.perf_counter(); from prgcloud import sdk; "
+    "sdk.import_client_class(fast={fast}); print(time.perf_counter() - t)"
 )
 
 

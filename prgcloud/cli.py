@@ -141,7 +141,7 @@ def console_main() -> None:
     signal.signal(signal.SIGTERM, _terminate)
     # This process is prgcloud's own: it may import the SDK's client the fast way, which
     # leaves package `__init__`s that nothing here needs un-run (library callers never do).
-    from prgcloud.vertex import sdk
+    from prgcloud import sdk
 
     sdk.allow_fast_import()
     sys.exit(main(sys.argv[1:]))

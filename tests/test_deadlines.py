@@ -20,10 +20,9 @@ import pytest
 from fake_gcloud import FakeGcloud
 from slow_server import OddServer
 
-from prgcloud import exit_codes, vertex
+from prgcloud import exit_codes, sdk, vertex
 from prgcloud.errors import ApiUnavailableError
 from prgcloud.request import Identity
-from prgcloud.vertex import sdk
 
 JOB = [
     "--display-name=train",

@@ -13,10 +13,9 @@ from precheck.conftest import fake_login, isolated_environ
 from precheck.fake_vertex import FakeVertex
 
 import prgcloud
-from prgcloud import cli, exit_codes
+from prgcloud import cli, credentials, exit_codes
 from prgcloud.environment import Environment
 from prgcloud.parse import parse_create
-from prgcloud.vertex import credentials
 
 BASE = [
     "--project=p",

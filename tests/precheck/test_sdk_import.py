@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
 import json, sys
-from prgcloud.vertex import sdk
+from prgcloud import sdk
 {setup}
 cls, path = sdk.import_client_class(fast={fast})
 services = sorted(
@@ -126,7 +126,7 @@ LIBRARY_READ = (
     """
 import json
 import prgcloud
-from prgcloud.vertex import sdk
+from prgcloud import sdk
 capacity = prgcloud.capacity("res", project="p", region="us-central1")
 """
     + PACKAGE_STATE
@@ -139,7 +139,7 @@ print(json.dumps({"state": capacity["state"], "path": sdk.client_import_path(), 
 CLI_READ = """
 import json, sys
 from prgcloud import cli
-from prgcloud.vertex import sdk
+from prgcloud import sdk
 sys.argv = ["prgcloud", "ai", "persistent-resources", "capacity", "res", "--project=p",
             "--region=us-central1", "--format=json"]
 try:

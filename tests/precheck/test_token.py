@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from prgcloud import process
-from prgcloud.vertex import credentials
+from prgcloud import credentials, process
 
 from .conftest import fake_gcloud, fake_login, isolated_environ, resolved_identity
 

@@ -1,4 +1,7 @@
-"""Reading persistent resources through the Vertex AI SDK, each read within a wall-clock deadline.
+"""The only module that talks to the Vertex AI API: read (and list) persistent resources.
+
+It reads through the Vertex AI SDK, each read within a wall-clock deadline; `prgcloud.sdk`
+imports the SDK's client and `prgcloud.credentials` finds the token, the one gcloud would send.
 
 `Reader` holds one client (the SDK's `PersistentResourceServiceClient` over REST, at the endpoint
 and with the token of the identity gcloud would use) and reads through it; a wait reuses one
@@ -30,10 +33,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from prgcloud import credentials, sdk
 from prgcloud.durations import DurationError, parse_duration
 from prgcloud.errors import ApiUnavailableError, BadInputError, PrecheckFailedError
 from prgcloud.request import Identity
-from prgcloud.vertex import credentials, sdk
 
 # How long one pre-check read may take in all (token, attempts, pauses), as a duration.
 TIMEOUT_VARIABLE = "PRGCLOUD_PRECHECK_TIMEOUT"
