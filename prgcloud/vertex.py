@@ -459,9 +459,10 @@ class _Failures:
         """A 2xx answer that is not the message asked for (HTML, `null`, truncated JSON)."""
         from google.protobuf import json_format
 
-        # ValueError: bytes that are not UTF-8; requests' own ValueErrors (InvalidHeader...)
-        # are RequestExceptions and are sorted out before this.
-        return (json_format.Error, ValueError)
+        # The SDK parses the body with protobuf's json_format, which raises ParseError for
+        # anything but a JSON object of the right shape, and UnicodeDecodeError for bytes
+        # that are not UTF-8.
+        return (json_format.Error, UnicodeDecodeError)
 
     @staticmethod
     def all() -> tuple[type[BaseException], ...]:

@@ -6,6 +6,7 @@ configuration never leaks in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -259,6 +260,9 @@ def test_the_endpoint_override_may_come_from_the_configuration() -> None:
         pytest.param("", id="empty"),
         pytest.param("localhost:8080/", id="no-scheme"),
         pytest.param("ftp://x.example/", id="not-http"),
+        pytest.param("http://[::1/", id="an-unclosed-ipv6-address"),
+        pytest.param("http://a b.example/", id="a-space"),
+        pytest.param("http://127.0.0.1:9/\r\nX-Injected: 1/", id="cr-lf"),
     ],
 )
 def test_an_override_gcloud_would_refuse_is_bad_input(override: str) -> None:
@@ -267,5 +271,33 @@ def test_an_override_gcloud_would_refuse_is_bad_input(override: str) -> None:
 
     [problem] = caught.value.problems
     assert problem.where == "api_endpoint_overrides/aiplatform"
-    assert f"[{override}]" in problem.message
+    assert f"[{override.encode('unicode_escape').decode()}]" in problem.message
+    assert "\n" not in problem.message
     assert "absolute URI beginning with http:// or https://" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        pytest.param(lambda p: p.mkdir(), "not a regular file or a pipe", id="a-directory"),
+        pytest.param(
+            lambda p: p.write_bytes(b"[core]\n" + b"#" * 1_100_000), "larger than 1 MiB", id="huge"
+        ),
+        pytest.param(
+            lambda p: p.write_bytes(b"[core]\nproject = \xff\n"), "not UTF-8", id="binary"
+        ),
+    ],
+)
+def test_a_configuration_file_is_read_within_bounds(
+    gcloud_dir: Path, make: Callable[[Path], object], said: str
+) -> None:
+    make(gcloud_dir / "configurations" / "config_default")
+    with pytest.raises(BadInputError, match=said) as caught:
+        load_properties({"CLOUDSDK_CONFIG": str(gcloud_dir)})
+    assert caught.value.exit_code == 2
+
+
+def test_an_active_config_that_is_not_a_file_is_bad_input(gcloud_dir: Path) -> None:
+    (gcloud_dir / "active_config").mkdir()
+    with pytest.raises(BadInputError, match="active_config cannot be read"):
+        load_properties({"CLOUDSDK_CONFIG": str(gcloud_dir)})
