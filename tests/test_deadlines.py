@@ -21,7 +21,7 @@ from fake_gcloud import FakeGcloud
 from slow_server import OddServer
 
 from prgcloud import exit_codes, sdk, vertex
-from prgcloud.errors import ApiUnavailableError
+from prgcloud.errors import ApiUnavailableError, BadInputError
 from prgcloud.request import Identity
 
 JOB = [
@@ -120,3 +120,26 @@ def test_a_wait_on_a_dripping_api_ends_near_its_deadline_with_exit_5(
     assert "did not answer" in done.stderr
     assert seconds < 6 + GIVES_UP_WITHIN / 4
     assert FakeGcloud(tmp_path / "fake-bin", tmp_path / "fake-gcloud.log").calls == []
+
+
+@pytest.mark.parametrize(
+    ("value", "total"),
+    [
+        pytest.param(None, 28.0, id="default"),
+        pytest.param("5", 5.0, id="seconds"),
+        pytest.param("2m", 120.0, id="minutes"),
+        pytest.param("0", 0.1, id="zero-is-the-shortest"),
+    ],
+)
+def test_the_precheck_timeout_variable_sets_the_whole_reads_budget(
+    value: str | None, total: float
+) -> None:
+    budget = vertex.Budget.from_environ({} if value is None else {vertex.TIMEOUT_VARIABLE: value})
+    assert budget.total == total
+    assert budget.attempt <= total
+
+
+def test_a_precheck_timeout_that_is_not_a_duration_is_bad_input() -> None:
+    with pytest.raises(BadInputError, match="PRGCLOUD_PRECHECK_TIMEOUT") as raised:
+        vertex.Budget.from_environ({vertex.TIMEOUT_VARIABLE: "soon"})
+    assert raised.value.exit_code == exit_codes.BAD_INPUT
