@@ -238,6 +238,8 @@ class _Read:
                 client = self.reader._connect(remaining)
                 request = _request(request_type, **fields)
                 seconds = min(budget.attempt, self.deadline - time.monotonic())
+                if seconds <= 0:  # the token took all the time there was
+                    raise _DeadlineExceeded(0.0)
                 call = functools.partial(
                     getattr(client, method), request=request, timeout=seconds, retry=None
                 )
