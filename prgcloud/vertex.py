@@ -563,18 +563,26 @@ def _mount_socket_tracker(session: Any, sockets: _Sockets) -> None:
     class TrackedHTTPSPool(connectionpool.HTTPSConnectionPool):
         ConnectionCls = TrackedHTTPSConnection
 
-    pools = {"http": TrackedHTTPPool, "https": TrackedHTTPSPool}
+    standard = {
+        "http": connectionpool.HTTPConnectionPool,
+        "https": connectionpool.HTTPSConnectionPool,
+    }
+    tracked = {"http": TrackedHTTPPool, "https": TrackedHTTPSPool}
+
+    def track(manager: Any) -> Any:
+        # Only the standard pools are swapped: a SOCKS proxy's pools stay as they are (its
+        # reads are then bounded without the sockets being shut down).
+        if getattr(manager, "pool_classes_by_scheme", None) == standard:
+            manager.pool_classes_by_scheme = tracked
+        return manager
 
     class TrackingAdapter(HTTPAdapter):
         def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
             super().init_poolmanager(*args, **kwargs)
-            self.poolmanager.pool_classes_by_scheme = pools
+            track(self.poolmanager)
 
         def proxy_manager_for(self, *args: Any, **kwargs: Any) -> Any:
-            manager = super().proxy_manager_for(*args, **kwargs)
-            if hasattr(manager, "pool_classes_by_scheme"):
-                manager.pool_classes_by_scheme = pools
-            return manager
+            return track(super().proxy_manager_for(*args, **kwargs))
 
     adapter = TrackingAdapter()
     session.mount("https://", adapter)

@@ -1,12 +1,13 @@
 """A local HTTP server that answers badly on purpose: slowly (one byte at a time) or oddly.
 
-    with OddServer(drip=1.0) as server:        # every answer arrives one byte a second
+    with OddServer(drip=0.2) as server:        # every answer arrives one byte per 0.2 s
         server.url                             # "http://127.0.0.1:PORT/", an endpoint override
     with OddServer(body=b"<html>...") as server:   # every answer is this 200 body
 
 `drip_from="headers"` drips the whole answer from its status line on; `"body"` sends the
 headers at once and drips the body. Each answer is a long valid persistent resource, so a
-client that waits for all of it waits for minutes. `requests` counts the requests seen.
+client that waits for all of it waits for minutes. `requests` counts the requests seen,
+`answering` the answers still being sent (a dripping answer ends when its client hangs up).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ LONG_RESOURCE = json.dumps(
     {
         "name": "projects/p/locations/us-central1/persistentResources/res",
         "state": "RUNNING",
-        "displayName": "x" * 2000,
+        "displayName": "x" * 10000,
     }
 ).encode()
 
@@ -46,6 +47,7 @@ class OddServer:
         self.status = status
         self.content_type = content_type
         self.requests = 0
+        self.answering = 0  # answers still being sent
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         server = self
@@ -59,9 +61,14 @@ class OddServer:
             def do_GET(self) -> None:
                 with server._lock:
                     server.requests += 1
-                # The client may give up (what a deadline is for).
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    server._answer(self)
+                    server.answering += 1
+                try:
+                    # The client may give up (what a deadline is for).
+                    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                        server._answer(self)
+                finally:
+                    with server._lock:
+                        server.answering -= 1
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True

@@ -1,6 +1,6 @@
 """Every read of the API has a wall-clock deadline, even when the answer drips in byte by byte.
 
-A server that sends one byte a second never trips a socket timeout, so only a real deadline
+A server that sends a byte every 0.2 s never trips a socket timeout, so only a real deadline
 ends such a read. These tests run the real prgcloud (a process, the real SDK) against a
 dripping local server and a fake gcloud that records whether anything was submitted. Each
 dripping answer would take over half an hour to arrive; the tests check that prgcloud gives
@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -40,8 +41,8 @@ GIVES_UP_WITHIN = 60.0
 
 @pytest.fixture(params=["body", "headers"], ids=["dripping-body", "dripping-headers"])
 def dripping(request: pytest.FixtureRequest) -> Iterator[OddServer]:
-    """A Vertex AI stand-in whose every answer arrives one byte a second."""
-    with OddServer(drip=1.0, drip_from=request.param) as server:
+    """A Vertex AI stand-in whose every answer arrives a byte every 0.2 s (half an hour)."""
+    with OddServer(drip=0.2, drip_from=request.param) as server:
         yield server
 
 
@@ -97,6 +98,19 @@ def test_a_read_of_a_dripping_answer_ends_at_its_deadline(
     assert raised.value.exit_code == exit_codes.PRECHECK_FAILED
     assert "did not answer the read of persistent resource 'res' in time" in str(raised.value)
     assert dripping.requests == 2  # the attempt that timed out was tried once more
+    # Nothing lingers: the read's connection was closed, and its worker thread is gone.
+    assert eventually(lambda: dripping.answering == 0)
+    assert eventually(lambda: not any(t.name == "prgcloud-read" for t in threading.enumerate()))
+
+
+def eventually(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
+    """Whether `condition` holds within `seconds` (polled), long before the drip would end."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))
