@@ -668,8 +668,11 @@ def test_pasting_a_snippet_into_a_terminal_runs_only_gcloud(
 
 
 def type_into_terminal(argv: list[str], text: str, env: Mapping[str, str], cwd: Path) -> str:
-    """Run `argv` on a new pseudo-terminal, type `text` into it, and return what it showed
-    once the program has exited (it must: `text` ends by telling it to)."""
+    """Run `argv` on a new pseudo-terminal, type `text` into it, and return what it showed.
+
+    `text` ends by telling the program to exit; one that is still running a minute later
+    (a snippet that left a quote open, say) is killed, and says so in what is returned.
+    """
     main, secondary = pty.openpty()
     process = subprocess.Popen(
         argv,
@@ -682,19 +685,22 @@ def type_into_terminal(argv: list[str], text: str, env: Mapping[str, str], cwd: 
     )
     os.close(secondary)
     shown = bytearray()
+    deadline = time.monotonic() + 60
     try:
         os.write(main, text.encode("utf-8"))
-        while process.poll() is None:
+        while process.poll() is None and time.monotonic() < deadline:
             ready, _, _ = select.select([main], [], [], 0.1)
             if ready:
                 try:
                     shown += os.read(main, 65536)
                 except OSError:  # EIO: the terminal's last reader has gone
                     break
-        process.wait(timeout=60)
+        process.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        shown += b"\n[still running: killed]"
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+            os.killpg(process.pid, signal.SIGKILL)  # an interactive shell ignores SIGTERM
             process.wait()
         os.close(main)
     return shown.decode("utf-8", "replace")
