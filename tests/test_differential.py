@@ -5,8 +5,14 @@ configuration directory) submits to the capture server, and the request it POSTs
 key for key the `url` and `body` of `parse_create(ARGV, ...)` given the same environment,
 working directory and files. A second table holds command lines both must refuse.
 
+Every `--dry-run` style of every submitted case is run as well, pasted into another
+configuration (another project, region and endpoint), and must send what gcloud sent, to
+where gcloud sent it: the shell snippet with the real gcloud under bash and with a recording
+gcloud under dash, the curl snippet under both, the Python snippet with the real SDK.
+
 gcloud takes ~0.7 s to start, so all cases run once, in parallel threads, each against a
-capture server and a directory of its own; the tests then only compare.
+capture server and a directory of its own, the shell snippet that runs gcloud right after;
+the other styles run as one batch each (tests/snippet_runs.py). The tests then only compare.
 """
 
 from __future__ import annotations
@@ -995,6 +1001,7 @@ def make_world(case: Case, directory: Path, server: CaptureServer) -> World:
         config_dir=str(config_dir),
         token_file=write_token_file(str(directory)),
     )
+    environ["CLOUDSDK_CORE_DISABLE_FILE_LOGGING"] = "1"  # a little less for each gcloud to do
     environ.update(case.env)
     return World(case, directory, server, environ)
 
@@ -1051,6 +1058,7 @@ class Module:
 
     root: Path
     worlds: dict[str, World]
+    requests: dict[str, JobRequest]  # prgcloud's, for each submitted case it accepts
     gcloud: dict[str, GcloudRun]
     styles: dict[tuple[str, str], StyleRun]  # (case id, "shell-bash", ...)
     decoy: CaptureServer
@@ -1083,7 +1091,7 @@ def runs(
             name: make_world(case, root / name, stack.enter_context(running_capture_server()))
             for name, case in cases.items()
         }
-        requests = {}  # the dry runs: every submitted case prgcloud accepts (a test says if not)
+        requests = {}  # what the dry runs print: each submitted case prgcloud accepts
         for name in submitted & set(worlds):
             with contextlib.suppress(BadInputError):
                 requests[name] = parsed(worlds[name])
@@ -1112,9 +1120,7 @@ def runs(
 
         workers = min(8, 2 * (os.cpu_count() or 1))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {
-                name: pool.submit(gcloud_then_shell_snippet, w) for name, w in worlds.items()
-            }
+            futures = {name: pool.submit(gcloud_then_shell_snippet, name) for name in worlds}
             results = {name: future.result() for name, future in futures.items()}
         gcloud = {name: result[0] for name, result in results.items()}
         styles = {(name, "shell-bash"): r[1] for name, r in results.items() if r[1] is not None}
@@ -1139,7 +1145,7 @@ def runs(
                 done = run_shell_snippets(interpreter, jobs, env)
             for (name, text), run in zip(snippets.items(), done, strict=True):
                 styles[(name, style)] = StyleRun(text, run, worlds[name].take_post())
-        yield Module(root, worlds, gcloud, styles, decoy)
+        yield Module(root, worlds, requests, gcloud, styles, decoy)
 
 
 def elsewhere_for_batch(
@@ -1192,54 +1198,81 @@ def test_prgcloud_refuses_what_gcloud_refuses(
 
 
 # --- every dry-run style, for every submitted case -----------------------------------------
+# Each snippet runs under another configuration (ANOTHER_CONFIGURATION, and the decoy server
+# as the endpoint override): it must send the job where gcloud sent it, or nowhere.
 
-STYLES = [
-    pytest.param("shell-bash", id="shell-bash"),  # the real gcloud, through the recorder
-    pytest.param("shell-dash", id="shell-dash"),  # the recorder alone: argv and config
-    pytest.param("rest-bash", id="rest-bash"),
-    pytest.param("rest-dash", id="rest-dash"),
-    pytest.param("python", id="python"),
-]
+STYLES = ["shell-bash", "shell-dash", "rest-bash", "rest-dash", "python"]
 CASE_IDS = [pytest.param(p.id, id=p.id) for p in SUBMITTED]
 
 
-@pytest.mark.parametrize("style", STYLES)
-@pytest.mark.parametrize("case_id", CASE_IDS)
-def test_dry_run_snippet_sends_what_gcloud_sends_wherever_it_runs(
-    case_id: str, style: str, runs: Module
-) -> None:
+def style_run(runs: Module, case_id: str, style: str) -> tuple[GcloudRun, StyleRun]:
+    """gcloud's run of the case and the snippet's, both having ended well."""
     gcloud = runs.gcloud[case_id]
     assert gcloud.exit_code == 0, f"gcloud refused the case itself:\n{gcloud.stderr}"
     assert (case_id, style) in runs.styles, "prgcloud refused the case: no dry run"
     ran = runs.styles[(case_id, style)]
-    raw = sorted({c for c in ran.snippet if not c.isprintable() and c != "\n"})
-    assert raw == [], "a raw control character in the snippet"
     assert ran.run.rc == 0, ran.run.stderr
     assert runs.decoy.requests == [], "a snippet went where it was pasted, not where it was checked"
     assert list(runs.worlds[case_id].directory.glob("tmp-*/*")) == [], "a file left behind"
     assert list(runs.root.glob("batch-*/tmp/*")) == [], "a file left behind"
+    return gcloud, ran
 
-    if style == "shell-dash":  # the recorder alone: dash hands gcloud what bash handed it
-        bash = runs.styles[(case_id, "shell-bash")].run
-        assert bash.argv is not None, "gcloud was not run by the bash snippet"
-        assert without_config_path(ran.run.argv) == without_config_path(bash.argv)
-        assert ran.run.config == bash.config
-        assert ran.post.count == 0
-        return
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_no_dry_run_snippet_holds_a_raw_control_character(
+    case_id: str, style: str, runs: Module
+) -> None:
+    _, ran = style_run(runs, case_id, style)
+
+    assert sorted({c for c in ran.snippet if not c.isprintable() and c != "\n"}) == []
+
+
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_shell_snippet_makes_gcloud_send_what_it_sends(case_id: str, runs: Module) -> None:
+    gcloud, ran = style_run(runs, case_id, "shell-bash")  # the real gcloud, through the recorder
+
+    assert ran.post.count == 1, f"{ran.post.count} POSTs"
+    assert (ran.post.url, ran.post.query) == (gcloud.url, "alt=json")
+    assert ran.post.body == gcloud.body
+
+
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_shell_snippet_hands_gcloud_the_same_arguments_in_dash(case_id: str, runs: Module) -> None:
+    _, bash = style_run(runs, case_id, "shell-bash")
+    _, dash = style_run(runs, case_id, "shell-dash")  # the recorder alone
+
+    assert bash.run.argv is not None, "gcloud was not run by the bash snippet"
+    assert without_config_path(dash.run.argv) == without_config_path(bash.run.argv)
+    assert dash.run.config == bash.run.config
+
+
+@pytest.mark.parametrize("shell", ["bash", "dash"])
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_curl_snippet_posts_what_gcloud_posts(case_id: str, shell: str, runs: Module) -> None:
+    gcloud, ran = style_run(runs, case_id, f"rest-{shell}")
+
+    assert ran.post.count == 1, f"{ran.post.count} POSTs"
+    assert (ran.post.url, ran.post.query) == (gcloud.url, "alt=json")
+    assert ran.post.body == gcloud.body
+    assert ran.post.authorization == f"Bearer {TOKEN}"
+    identity = runs.requests[case_id].identity
+    assert ran.run.token_argv == ["auth", "print-access-token", *identity.gcloud_flags()]
+
+
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_python_snippet_sends_what_gcloud_sends(case_id: str, runs: Module) -> None:
+    gcloud, ran = style_run(runs, case_id, "python")
+    ours = runs.requests[case_id]
+
     assert ran.post.count == 1, f"{ran.post.count} POSTs"
     assert ran.post.url == gcloud.url
-    if style == "python":
-        ours = parsed(runs.worlds[case_id])
-        if render.sdk_cannot_hold(ours.body) is None:  # the SDK: enums as numbers, no defaults
-            version = ours.api_version
-            assert as_sent(ran.post.body, version) == as_sent(gcloud.body, version)
-            return
-    assert ran.post.query == "alt=json"
-    assert ran.post.body == gcloud.body
-    if style.startswith("rest"):
-        assert ran.post.authorization == f"Bearer {TOKEN}"
-        ours = parsed(runs.worlds[case_id])
-        assert ran.run.token_argv == ["auth", "print-access-token", *ours.identity.gcloud_flags()]
+    assert ran.post.authorization == f"Bearer {TOKEN}"
+    if render.sdk_cannot_hold(ours.body) is None:  # the SDK: enums as numbers, no defaults
+        version = ours.api_version
+        assert as_sent(ran.post.body, version) == as_sent(gcloud.body, version)
+    else:  # posted as JSON, as gcloud posts it
+        assert (ran.post.query, ran.post.body) == ("alt=json", gcloud.body)
 
 
 def without_config_path(argv: list[str] | None) -> list[str] | None:
