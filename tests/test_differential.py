@@ -1268,7 +1268,7 @@ def test_python_snippet_sends_what_gcloud_sends(case_id: str, runs: Module) -> N
     assert ran.post.count == 1, f"{ran.post.count} POSTs"
     assert ran.post.url == gcloud.url
     assert ran.post.authorization == f"Bearer {TOKEN}"
-    if render.sdk_cannot_hold(ours.body) is None:  # the SDK: enums as numbers, no defaults
+    if render.sdk_cannot_hold(ours.service_body) is None:  # the SDK: enums as numbers, no defaults
         version = ours.api_version
         assert as_sent(ran.post.body, version) == as_sent(gcloud.body, version)
     else:  # posted as JSON, as gcloud posts it
