@@ -1064,23 +1064,25 @@ class Module:
     decoy: CaptureServer
 
 
-def selected_cases(request: pytest.FixtureRequest) -> dict[str, Case]:
+def selected_cases(request: pytest.FixtureRequest) -> tuple[dict[str, Case], set[str]]:
+    """The cases the selected tests need, and those whose dry-run snippets they need."""
     cases = {p.id: p.values[0] for p in [*SUBMITTED, *REFUSED]}
     assert len(cases) == len(SUBMITTED) + len(REFUSED), "case ids must be unique"
-    selected = {
-        item.callspec.params.get("case_id", item.callspec.id)
+    items = [
+        item.callspec
         for item in request.session.items
         if item.module is request.module and hasattr(item, "callspec")
-    }
-    return {name: case for name, case in cases.items() if name in selected}
+    ]
+    snippets = {c.params["case_id"] for c in items if "case_id" in c.params}
+    selected = {c.id for c in items if "case_id" not in c.params} | snippets
+    return {name: case for name, case in cases.items() if name in selected}, snippets
 
 
 @pytest.fixture(scope="module")
 def runs(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[Module]:
-    cases = selected_cases(request)
-    submitted = {p.id for p in SUBMITTED}
+    cases, with_snippets = selected_cases(request)
     root = tmp_path_factory.mktemp("differential")
     bin_dir = install_recording_gcloud(root)
     real_gcloud = shutil.which("gcloud")
@@ -1092,7 +1094,7 @@ def runs(
             for name, case in cases.items()
         }
         requests = {}  # what the dry runs print: each submitted case prgcloud accepts
-        for name in submitted & set(worlds):
+        for name in with_snippets:
             with contextlib.suppress(BadInputError):
                 requests[name] = parsed(worlds[name])
 
