@@ -138,12 +138,9 @@ def _dict_arg(values: Mapping[str, Any]) -> str:
 
 def dry_run(request: JobRequest, style: str = "shell", *, precheck_note: str | None = None) -> str:
     """The `--dry-run=STYLE` text for the request: "shell", "rest" (curl) or "python"."""
-    from dataclasses import replace
+    from prgcloud import render
 
-    from prgcloud.commands.create import dry_run_text
-
-    with_style = replace(request, options=replace(request.options, dry_run=style))
-    return dry_run_text(with_style, precheck_note)
+    return render.dry_run_text(request, precheck_note, style=style)
 
 
 def check(request: JobRequest, *, environ: Mapping[str, str] | None = None) -> Verdict:

@@ -101,6 +101,7 @@ def parse_create(
         config_index=config_index,
         identity=identity(tokens.last, properties),
         options=options,
+        core_project=properties.get("core/project") or None,
     )
 
 

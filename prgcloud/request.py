@@ -93,6 +93,10 @@ class JobRequest:
     config_index: int | None = None
     identity: Identity = field(default_factory=Identity)
     options: Options = field(default_factory=Options)
+    # The `core/project` property (flag, environment, configuration): the job's `project`
+    # unless `--region` named another (`projects/P/locations/R`); None when it is not set.
+    # gcloud also takes a KMS key's default project from it.
+    core_project: str | None = None
 
     @property
     def api_version(self) -> str:

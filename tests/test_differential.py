@@ -5,26 +5,52 @@ configuration directory) submits to the capture server, and the request it POSTs
 key for key the `url` and `body` of `parse_create(ARGV, ...)` given the same environment,
 working directory and files. A second table holds command lines both must refuse.
 
+Every `--dry-run` style of every submitted case is run as well, pasted into another
+configuration (another project, region and endpoint), and must send what gcloud sent, to
+where gcloud sent it: the shell snippet with the real gcloud under bash and with a recording
+gcloud under dash, the curl snippet under both, the Python snippet with the real SDK.
+
 gcloud takes ~0.7 s to start, so all cases run once, in parallel threads, each against a
-capture server and a directory of its own; the tests then only compare.
+capture server and a directory of its own, the shell snippet that runs gcloud right after;
+the other styles run as one batch each (tests/snippet_runs.py). The tests then only compare.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import shutil
 import subprocess
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from capture_server import gcloud_env, running_capture_server, write_token_file
+from capture_server import (
+    TOKEN,
+    CaptureServer,
+    gcloud_env,
+    running_capture_server,
+    write_token_file,
+)
+from snippet_runs import (
+    Job,
+    Run,
+    as_sent,
+    install_recording_gcloud,
+    recording_env,
+    run_python_snippets,
+    run_shell_snippets,
+)
 
+from prgcloud import render
 from prgcloud.errors import BadInputError
 from prgcloud.parse import parse_create
+from prgcloud.request import JobRequest
 
 P = ("--project=my-project", "--region=us-central1")
 IMAGE = "gcr.io/my-project/trainer:v1"
@@ -918,42 +944,91 @@ class GcloudRun:
     cwd: str
 
 
-def run_gcloud(case: Case, directory: Path) -> GcloudRun:
+@dataclass(frozen=True)
+class Post:
+    """The one POST a run made (None when it made none or several: `count` says)."""
+
+    count: int
+    url: str | None = None
+    query: str | None = None
+    body: Any = None
+    authorization: str | None = None
+
+
+@dataclass
+class World:
+    """One case's files, environment and capture server (up for the whole module)."""
+
+    case: Case
+    directory: Path
+    server: CaptureServer
+    environ: dict[str, str]
+
+    @property
+    def cwd(self) -> Path:
+        return self.directory / "cwd"
+
+    def take_post(self) -> Post:
+        """The POST the server received since the last call (and forget it)."""
+        posts, base_url = self.server.posts, self.server.url.rstrip("/")
+        self.server.reset()
+        if len(posts) != 1:
+            return Post(count=len(posts))
+        post = posts[0]
+        return Post(
+            1, base_url + post.path, post.query, post.body, post.headers.get("authorization")
+        )
+
+
+@dataclass(frozen=True)
+class StyleRun:
+    """A dry-run snippet of one style run for one case: how it ended and what it sent."""
+
+    snippet: str
+    run: Run
+    post: Post
+
+
+def make_world(case: Case, directory: Path, server: CaptureServer) -> World:
     cwd, config_dir = directory / "cwd", directory / "gcloud-config"
     for root, files in ((cwd, case.files), (config_dir, case.gcloud_files)):
         root.mkdir(parents=True)
         for name, content in files.items():
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             (root / name).write_text(content, encoding="utf-8")
-    with running_capture_server() as server:
-        environ = gcloud_env(
-            server_url=server.url,
-            config_dir=str(config_dir),
-            token_file=write_token_file(str(directory)),
-        )
-        environ.update(case.env)
-        track = (case.track,) if case.track else ()
-        result = subprocess.run(
-            ["gcloud", *track, "ai", "custom-jobs", "create", *case.argv],
-            env=environ,
-            cwd=cwd,
-            input=case.stdin or "",
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        posts, base_url = server.posts, server.url.rstrip("/")
-    assert len(posts) <= 1, posts
-    post = posts[0] if posts else None
+    environ = gcloud_env(
+        server_url=server.url,
+        config_dir=str(config_dir),
+        token_file=write_token_file(str(directory)),
+    )
+    environ["CLOUDSDK_CORE_DISABLE_FILE_LOGGING"] = "1"  # a little less for each gcloud to do
+    environ.update(case.env)
+    return World(case, directory, server, environ)
+
+
+def run_gcloud(world: World) -> GcloudRun:
+    case = world.case
+    track = (case.track,) if case.track else ()
+    result = subprocess.run(
+        ["gcloud", *track, "ai", "custom-jobs", "create", *case.argv],
+        env=world.environ,
+        cwd=world.cwd,
+        input=case.stdin or "",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    post = world.take_post()
+    assert post.count <= 1, post
     return GcloudRun(
         exit_code=result.returncode,
         stderr=result.stderr,
-        url=base_url + post.path if post else None,
-        query=post.query if post else None,
-        body=post.body if post else None,
-        environ=environ,
-        cwd=str(cwd),
+        url=post.url,
+        query=post.query,
+        body=post.body,
+        environ=world.environ,
+        cwd=str(world.cwd),
     )
 
 
@@ -961,34 +1036,144 @@ def stdin_of(case: Case) -> Callable[[int], str]:
     return io.StringIO(case.stdin or "").read
 
 
-@pytest.fixture(scope="module")
-def gcloud_runs(
-    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> dict[str, GcloudRun]:
-    """Each selected case run once through the real gcloud, all of them in parallel."""
+def parsed(world: World) -> JobRequest:
+    case = world.case
+    return parse_create(
+        case.argv, world.environ, track=case.track, cwd=str(world.cwd), read_stdin=stdin_of(case)
+    )
+
+
+# Pasted elsewhere: another project, region and endpoint than the ones the job was checked
+# with. A snippet must still send the job where gcloud sent it.
+ANOTHER_CONFIGURATION = {
+    "CLOUDSDK_CORE_PROJECT": "another-project",
+    "CLOUDSDK_AI_REGION": "asia-east1",
+}
+
+
+@dataclass
+class Module:
+    """Everything this module's tests compare, run once: gcloud itself for every selected
+    case, then, for every submitted one, each dry-run style in each shell."""
+
+    root: Path
+    worlds: dict[str, World]
+    requests: dict[str, JobRequest]  # prgcloud's, for each submitted case it accepts
+    gcloud: dict[str, GcloudRun]
+    styles: dict[tuple[str, str], StyleRun]  # (case id, "shell-bash", ...)
+    decoy: CaptureServer
+
+
+def selected_cases(request: pytest.FixtureRequest) -> tuple[dict[str, Case], set[str]]:
+    """The cases the selected tests need, and those whose dry-run snippets they need."""
     cases = {p.id: p.values[0] for p in [*SUBMITTED, *REFUSED]}
     assert len(cases) == len(SUBMITTED) + len(REFUSED), "case ids must be unique"
-    selected = {
-        item.callspec.id
+    items = [
+        item.callspec
         for item in request.session.items
         if item.module is request.module and hasattr(item, "callspec")
-    }
+    ]
+    snippets = {c.params["case_id"] for c in items if "case_id" in c.params}
+    selected = {c.id for c in items if "case_id" not in c.params} | snippets
+    return {name: case for name, case in cases.items() if name in selected}, snippets
+
+
+@pytest.fixture(scope="module")
+def runs(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Module]:
+    cases, with_snippets = selected_cases(request)
     root = tmp_path_factory.mktemp("differential")
-    workers = min(8, 2 * (os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {
-            name: pool.submit(run_gcloud, c, root / name)
-            for name, c in cases.items()
-            if name in selected
+    bin_dir = install_recording_gcloud(root)
+    real_gcloud = shutil.which("gcloud")
+    assert real_gcloud is not None
+    with contextlib.ExitStack() as stack:
+        decoy = stack.enter_context(running_capture_server())
+        worlds = {
+            name: make_world(case, root / name, stack.enter_context(running_capture_server()))
+            for name, case in cases.items()
         }
-        return {name: future.result() for name, future in futures.items()}
+        requests = {}  # what the dry runs print: each submitted case prgcloud accepts
+        for name in with_snippets:
+            with contextlib.suppress(BadInputError):
+                requests[name] = parsed(worlds[name])
+
+        def elsewhere(world: World, style: str) -> dict[str, str]:
+            temp = world.directory / f"tmp-{style}"
+            temp.mkdir()
+            return {
+                **recording_env(world.environ, bin_dir, TOKEN),
+                **ANOTHER_CONFIGURATION,
+                "CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM": decoy.url,
+                "TMPDIR": str(temp),
+            }
+
+        def gcloud_then_shell_snippet(name: str) -> tuple[GcloudRun, StyleRun | None]:
+            # gcloud takes ~0.7 s to start: the snippet that runs it runs in the same thread.
+            world = worlds[name]
+            gcloud = run_gcloud(world)
+            if name not in requests:
+                return gcloud, None
+            snippet = render.shell_snippet(requests[name])
+            job = Job(world.directory / "shell-bash", snippet, cwd=world.cwd)
+            env = {**elsewhere(world, "shell-bash"), "FAKE_GCLOUD_REAL": real_gcloud}
+            (run,) = run_shell_snippets("bash", [job], env)
+            return gcloud, StyleRun(snippet, run, world.take_post())
+
+        workers = min(8, 2 * (os.cpu_count() or 1))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {name: pool.submit(gcloud_then_shell_snippet, name) for name in worlds}
+            results = {name: future.result() for name, future in futures.items()}
+        gcloud = {name: result[0] for name, result in results.items()}
+        styles = {(name, "shell-bash"): r[1] for name, r in results.items() if r[1] is not None}
+
+        # The other styles need no real gcloud: each runs as one batch, in one process.
+        batches = [
+            ("shell-dash", "dash", render.shell_snippet),
+            ("rest-bash", "bash", render.curl_snippet),
+            ("rest-dash", "dash", render.curl_snippet),
+            ("python", sys.executable, render.python_snippet),
+        ]
+        for style, interpreter, snippet_of in batches:
+            snippets = {name: snippet_of(r) for name, r in requests.items()}
+            jobs = [
+                Job(worlds[name].directory / style, text, cwd=worlds[name].cwd)
+                for name, text in snippets.items()
+            ]
+            env = elsewhere_for_batch(root, style, bin_dir, decoy)
+            if interpreter == sys.executable:
+                done = run_python_snippets(jobs, env)
+            else:
+                done = run_shell_snippets(interpreter, jobs, env)
+            for (name, text), run in zip(snippets.items(), done, strict=True):
+                styles[(name, style)] = StyleRun(text, run, worlds[name].take_post())
+        yield Module(root, worlds, requests, gcloud, styles, decoy)
+
+
+def elsewhere_for_batch(
+    root: Path, style: str, bin_dir: Path, decoy: CaptureServer
+) -> dict[str, str]:
+    """One environment for a whole batch: no gcloud configuration of any case, another
+    project, region and endpoint; the recording gcloud first on PATH."""
+    directory = root / f"batch-{style}"
+    (directory / "tmp").mkdir(parents=True)
+    env = gcloud_env(
+        server_url=decoy.url,
+        config_dir=str(directory / "gcloud-config"),
+        token_file=str(directory / "no-token-here"),
+    )
+    return {
+        **recording_env(env, bin_dir, TOKEN),
+        **ANOTHER_CONFIGURATION,
+        "TMPDIR": str(directory / "tmp"),
+    }
 
 
 @pytest.mark.parametrize("case", SUBMITTED)
 def test_prgcloud_computes_the_request_gcloud_sends(
-    case: Case, gcloud_runs: dict[str, GcloudRun], request: pytest.FixtureRequest
+    case: Case, runs: Module, request: pytest.FixtureRequest
 ) -> None:
-    gcloud = gcloud_runs[request.node.callspec.id]
+    gcloud = runs.gcloud[request.node.callspec.id]
     assert gcloud.exit_code == 0, f"gcloud refused the case itself:\n{gcloud.stderr}"
     assert gcloud.query == "alt=json"
 
@@ -1002,9 +1187,9 @@ def test_prgcloud_computes_the_request_gcloud_sends(
 
 @pytest.mark.parametrize("case", REFUSED)
 def test_prgcloud_refuses_what_gcloud_refuses(
-    case: Case, gcloud_runs: dict[str, GcloudRun], request: pytest.FixtureRequest
+    case: Case, runs: Module, request: pytest.FixtureRequest
 ) -> None:
-    gcloud = gcloud_runs[request.node.callspec.id]
+    gcloud = runs.gcloud[request.node.callspec.id]
     assert gcloud.exit_code != 0, "gcloud accepted the case"
     assert gcloud.body is None
 
@@ -1012,3 +1197,88 @@ def test_prgcloud_refuses_what_gcloud_refuses(
         parse_create(
             case.argv, gcloud.environ, track=case.track, cwd=gcloud.cwd, read_stdin=stdin_of(case)
         )
+
+
+# --- every dry-run style, for every submitted case -----------------------------------------
+# Each snippet runs under another configuration (ANOTHER_CONFIGURATION, and the decoy server
+# as the endpoint override): it must send the job where gcloud sent it, or nowhere.
+
+STYLES = ["shell-bash", "shell-dash", "rest-bash", "rest-dash", "python"]
+CASE_IDS = [pytest.param(p.id, id=p.id) for p in SUBMITTED]
+
+
+def style_run(runs: Module, case_id: str, style: str) -> tuple[GcloudRun, StyleRun]:
+    """gcloud's run of the case and the snippet's, both having ended well."""
+    gcloud = runs.gcloud[case_id]
+    assert gcloud.exit_code == 0, f"gcloud refused the case itself:\n{gcloud.stderr}"
+    assert (case_id, style) in runs.styles, "prgcloud refused the case: no dry run"
+    ran = runs.styles[(case_id, style)]
+    assert ran.run.rc == 0, ran.run.stderr
+    assert runs.decoy.requests == [], "a snippet went where it was pasted, not where it was checked"
+    assert list(runs.worlds[case_id].directory.glob("tmp-*/*")) == [], "a file left behind"
+    assert list(runs.root.glob("batch-*/tmp/*")) == [], "a file left behind"
+    return gcloud, ran
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_no_dry_run_snippet_holds_a_raw_control_character(
+    case_id: str, style: str, runs: Module
+) -> None:
+    _, ran = style_run(runs, case_id, style)
+
+    assert sorted({c for c in ran.snippet if not c.isprintable() and c != "\n"}) == []
+
+
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_shell_snippet_makes_gcloud_send_what_it_sends(case_id: str, runs: Module) -> None:
+    gcloud, ran = style_run(runs, case_id, "shell-bash")  # the real gcloud, through the recorder
+
+    assert ran.post.count == 1, f"{ran.post.count} POSTs"
+    assert (ran.post.url, ran.post.query) == (gcloud.url, "alt=json")
+    assert ran.post.body == gcloud.body
+
+
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_shell_snippet_hands_gcloud_the_same_arguments_in_dash(case_id: str, runs: Module) -> None:
+    _, bash = style_run(runs, case_id, "shell-bash")
+    _, dash = style_run(runs, case_id, "shell-dash")  # the recorder alone
+
+    assert bash.run.argv is not None, "gcloud was not run by the bash snippet"
+    assert without_config_path(dash.run.argv) == without_config_path(bash.run.argv)
+    assert dash.run.config == bash.run.config
+
+
+@pytest.mark.parametrize("shell", ["bash", "dash"])
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_curl_snippet_posts_what_gcloud_posts(case_id: str, shell: str, runs: Module) -> None:
+    gcloud, ran = style_run(runs, case_id, f"rest-{shell}")
+
+    assert ran.post.count == 1, f"{ran.post.count} POSTs"
+    assert (ran.post.url, ran.post.query) == (gcloud.url, "alt=json")
+    assert ran.post.body == gcloud.body
+    assert ran.post.authorization == f"Bearer {TOKEN}"
+    identity = runs.requests[case_id].identity
+    assert ran.run.token_argv == ["auth", "print-access-token", *identity.gcloud_flags()]
+
+
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_python_snippet_sends_what_gcloud_sends(case_id: str, runs: Module) -> None:
+    gcloud, ran = style_run(runs, case_id, "python")
+    ours = runs.requests[case_id]
+
+    assert ran.post.count == 1, f"{ran.post.count} POSTs"
+    assert ran.post.url == gcloud.url
+    assert ran.post.authorization == f"Bearer {TOKEN}"
+    if render.sdk_cannot_hold(ours.service_body) is None:  # the SDK: enums as numbers, no defaults
+        version = ours.api_version
+        assert as_sent(ran.post.body, version) == as_sent(gcloud.body, version)
+    else:  # posted as JSON, as gcloud posts it
+        assert (ran.post.query, ran.post.body) == ("alt=json", gcloud.body)
+
+
+def without_config_path(argv: list[str] | None) -> list[str] | None:
+    """argv with the generated config file's (random) path left out."""
+    if argv is None:
+        return None
+    return ["--config=FILE" if a.startswith("--config=/") else a for a in argv]

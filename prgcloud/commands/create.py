@@ -29,20 +29,11 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
     )
     note = precheck(request, env)
     if request.options.dry_run:
-        env.stdout.write(dry_run_text(request, note))
+        env.stdout.write(render.dry_run_text(request, note))
         return 0
     return submission.submit(
         request, env.environ, stdin=env.stdin, stdout=env.stdout, stderr=env.stderr
     )
-
-
-def dry_run_text(request: JobRequest, note: str | None) -> str:
-    """The `--dry-run[=shell|rest|python]` snippet for this request."""
-    if request.options.dry_run == "rest":
-        return render.curl_snippet(request, precheck_note=note)
-    if request.options.dry_run == "python":
-        return render.python_snippet(request, precheck_note=note)
-    return render.shell_snippet(request, precheck_note=note)
 
 
 def precheck(request: JobRequest, env: Environment) -> str | None:
