@@ -5,8 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v gcloud >/dev/null || { echo "gcloud (Cloud SDK) is not on PATH" >&2; exit 127; }
-if ! command -v curl >/dev/null; then  # the --dry-run=rest snippet is executed with curl
-  apt-get update -qq && apt-get install -y -qq curl
+# The snippet tests run --dry-run=rest with curl, and every shell snippet under dash too.
+missing=""
+for tool in curl dash; do command -v "$tool" >/dev/null || missing="$missing $tool"; done
+if [ -n "$missing" ]; then
+  apt-get update -qq && apt-get install -y -qq $missing
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
