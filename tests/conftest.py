@@ -43,3 +43,27 @@ import emulator_fixture as _emulator_fixture  # noqa: E402 - this block stays se
 emulator = _emulator_fixture.emulator_fixture
 clean_emulator = _emulator_fixture.clean_emulator_fixture
 gcloud_env_for_emulator = _emulator_fixture.gcloud_env_fixture  # the fixture `gcloud_env`
+
+
+# --- the fast lane: `pytest -m "not gcloud"` leaves out every test that runs the real gcloud ---
+# Tests that ask for a gcloud environment or the capture server run gcloud (or prgcloud as it
+# runs gcloud), and so does the differential test's `runs`; marking them here keeps the lane
+# honest without a marker on each of them.
+_GCLOUD_FIXTURES = frozenset({"gcloud_env", "gcloud_capture_env", "capture_server", "runs"})
+
+
+# Modules whose every test starts a gcloud process (the real one, or a fake one standing in
+# for it), and modules whose tests start other heavy processes or wait on purpose (`slow`).
+_GCLOUD_MODULES = frozenset({"test_first_run.py", "test_submission.py", "test_shim.py"})
+_SLOW_MODULES = frozenset({"test_sdk_import.py", "test_deadlines.py"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.path.name
+        if module in _GCLOUD_MODULES or _GCLOUD_FIXTURES.intersection(
+            getattr(item, "fixturenames", ())
+        ):
+            item.add_marker(pytest.mark.gcloud)
+        if module in _SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
