@@ -211,7 +211,8 @@ def submit(
 ) -> int:
     """Pre-check (unless the request skips it), then run gcloud; return gcloud's exit code.
 
-    gcloud's output goes to `stdout`/`stderr` (default: this process's). Raises like `check`.
+    gcloud's output goes to `stdout`/`stderr` (default: this process's), and it reads this
+    process's stdin (a terminal stays one, for gcloud's prompts). Raises like `check`.
     """
     from prgcloud import submission
     from prgcloud.precheck import precheck_request
@@ -219,5 +220,5 @@ def submit(
     environ = dict(os.environ) if environ is None else environ
     precheck_request(request, environ)
     return submission.submit(
-        request, environ, stdin=None, stdout=stdout or sys.stdout, stderr=stderr or sys.stderr
+        request, environ, stdin=sys.stdin, stdout=stdout or sys.stdout, stderr=stderr or sys.stderr
     )

@@ -3,6 +3,23 @@
 Two ways to run gcloud: `stream` hands it our stdin/stdout/stderr (or copies its output to
 the given text streams) and returns its exit code, for the submission itself; `capture`
 collects its output, for small questions such as `gcloud auth print-access-token`.
+
+Signals. Every child runs inside a `guarded()` block, which a caller may open earlier to cover
+more (the submission opens it before it writes the generated config file). Inside it SIGINT,
+SIGTERM and SIGHUP interrupt nothing: the first one is remembered and passed on to the child,
+which is waited for; no child starts once one has come. When the block ends (the child gone,
+the caller's files removed), the signal goes on to the handler the caller had: in the CLI
+KeyboardInterrupt for SIGINT (exit 130), SystemExit(128 + N) for SIGTERM (143) and SIGHUP
+(129). A signal the caller ignores (`nohup`, a background job) stays ignored, for gcloud too.
+
+| signal | passed on to the child |
+|---|---|
+| SIGINT | only if the child still runs 1 s later (a terminal's Ctrl-C reached it already) |
+| SIGTERM, SIGHUP | at once |
+| any of them, then 10 s more | SIGKILL |
+
+The child gets the signal dispositions the caller had (SIG_IGN stays ignored, anything else
+is the default), never `sh`'s background-mode SIGHUP-ignore, so a closed terminal ends it.
 """
 
 from __future__ import annotations
@@ -12,7 +29,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, NoReturn
 
@@ -23,11 +40,15 @@ GCLOUD_OVERRIDE_VARIABLE = "PRGCLOUD_GCLOUD"
 # runs can land on the shim again.
 SHIM_DIR_VARIABLE = "PRGCLOUD_SHIM_DIR"
 
-# How long gcloud gets to finish after it was asked to stop (Ctrl-C) before it is killed.
+# How long gcloud gets to finish after it was asked to stop before it is killed.
 _STOP_GRACE_SECONDS = 10.0
 # After Ctrl-C, how long gcloud gets to stop on the terminal's own SIGINT before one is
 # passed on (it got none if only prgcloud was signalled).
 _SIGINT_RELAY_SECONDS = 1.0
+
+RELAYED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# Every exit status, and every signal as sh reports it (-N): none of them is an exception.
+_ANY_EXIT = range(-64, 256)
 
 
 def find_gcloud(environ: Mapping[str, str]) -> str:
@@ -77,27 +98,35 @@ def _command(environ: Mapping[str, str]) -> Any:
 def capture(
     argv: Sequence[str], environ: Mapping[str, str], *, timeout: float | None = None
 ) -> Captured:
-    """Run gcloud with `argv`, wait at most `timeout` seconds, and return what it printed."""
+    """Run gcloud with `argv`, wait at most `timeout` seconds, and return what it printed.
+
+    A signal (see the module's docstring) stops gcloud and then reaches the caller's handler.
+    """
     import sh
 
-    try:
-        result = _command(environ)(
-            *argv,
+    gcloud = _command(environ)
+    with guarded() as guard:
+        if guard.received is not None:
+            return Captured(128 + guard.received, "", "")
+        running = guard.start(
+            gcloud,
+            argv,
             _env=dict(environ),
-            _ok_code=range(256),
-            _return_cmd=True,
+            _ok_code=_ANY_EXIT,
             _timeout=timeout,
             _in=None,
             _tty_out=False,
             _decode_errors="replace",
         )
-    except sh.TimeoutException:
-        return Captured(124, "", f"gcloud {' '.join(argv[:3])} timed out after {timeout} s")
-    return Captured(
-        int(result.exit_code),
-        result.stdout.decode("utf-8", "replace"),
-        result.stderr.decode("utf-8", "replace"),
-    )
+        try:
+            guard.wait(running)
+        except sh.TimeoutException:
+            return Captured(124, "", f"gcloud {' '.join(argv[:3])} timed out after {timeout} s")
+        return Captured(
+            _status(running.exit_code),
+            running.stdout.decode("utf-8", "replace"),
+            running.stderr.decode("utf-8", "replace"),
+        )
 
 
 def stream(
@@ -110,72 +139,189 @@ def stream(
 ) -> int:
     """Run gcloud with `argv` in front of the user and return its exit code.
 
-    Streams that are real files (a terminal, a pipe) are handed to gcloud as they are, so its
-    output arrives live and unbuffered; other streams (a test's StringIO) receive a copy.
+    Streams that are real files (a terminal, a pipe) are handed to gcloud as they are, so it
+    sees the user's terminal (colours, prompts) and its output arrives live and unbuffered;
+    other streams (a test's StringIO) receive a copy. Without a stdin, gcloud reads an empty
+    one. gcloud stays in prgcloud's process group, as a shell's foreground job.
 
-    While gcloud runs, prgcloud behaves like a shell with a foreground job: Ctrl-C and
-    SIGTERM do not interrupt the wait. SIGTERM is passed on to gcloud at once; SIGINT, which
-    a terminal already sends to gcloud too, is passed on only if gcloud is still running a
-    moment later (someone signalled prgcloud alone). gcloud gets SIGKILL if it outlives a
-    grace period. Once it is gone, the signal goes on to the caller: KeyboardInterrupt for
-    SIGINT, SystemExit(128 + N) for the others.
+    A signal (see the module's docstring) stops gcloud and then reaches the caller's handler;
+    if none does, the exit code is the shell's 128 + N. So is the code of a gcloud that a
+    signal killed.
     """
-    import sh
-
-    process = _command(environ)(
-        *argv,
-        _env=dict(environ),
-        _ok_code=range(256),
-        _bg=True,
-        _bg_exc=False,
-        _in=_fd_or_none(stdin),
-        _out=_fd_or_copy(stdout),
-        _err=_fd_or_copy(stderr),
-        _tty_out=False,
-        _new_session=False,
-    )
-    with _SignalRelay(process.pid) as relay:
-        try:
-            process.wait()
-        except sh.SignalException:
-            if not relay.received:
-                raise
-    if relay.received == signal.SIGINT:
-        raise KeyboardInterrupt
-    if relay.received:
-        raise SystemExit(128 + relay.received)
-    return int(process.exit_code)
+    gcloud = _command(environ)
+    with guarded() as guard, open(os.devnull, "rb") as nothing:
+        if guard.received is not None:
+            return 128 + guard.received
+        special: dict[str, Any] = {}
+        if not _has_fd(stdout):
+            # A pipe to copy from; by default sh would give gcloud a pseudo-terminal instead.
+            # (With a real file, sh refuses _tty_out: it is gcloud's own stdout then.)
+            special["_tty_out"] = False
+        running = guard.start(
+            gcloud,
+            argv,
+            _env=dict(environ),
+            _ok_code=_ANY_EXIT,
+            _in=stdin if _has_fd(stdin) else nothing,
+            _out=_fd_or_copy(stdout),
+            _err=_fd_or_copy(stderr),
+            **special,
+        )
+        guard.wait(running)
+        return _status(running.exit_code)
 
 
-class _SignalRelay:
-    """Catches SIGINT/SIGTERM while a child runs, passes them on, and remembers the first."""
+def _status(exit_code: int) -> int:
+    """sh's exit code as a shell reports it: a signal N (sh says -N) is 128 + N."""
+    return exit_code if exit_code >= 0 else 128 - exit_code
 
-    _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
+# --- signals ------------------------------------------------------------------------------------
+
+_active: _Guard | None = None
+
+
+@contextlib.contextmanager
+def guarded() -> Iterator[_Guard]:
+    """A block in which SIGINT, SIGTERM and SIGHUP are held back and passed on to our children.
+
+    Nested blocks share the outermost one. On the way out, the caller's handlers come back and
+    the first signal that came (if any) is delivered to them, so `KeyboardInterrupt` or the
+    caller's own exception is raised only once the child is gone and every `finally` inside
+    the block has run. Off the main thread (where Python cannot handle signals) the block
+    holds nothing back, but a child still gets the caller's signal dispositions.
+    """
+    global _active
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    if on_main_thread and _active is not None:
+        yield _active
+        return
+    guard = _Guard()
+    if not on_main_thread:
+        yield guard
+        return
+    guard.install()
+    _active = guard
+    try:
+        yield guard
+    finally:
+        _active = None
+        guard.close()
+
+
+class _Guard:
+    """The signal handlers of a `guarded()` block, and the one child they pass signals on to."""
+
+    def __init__(self) -> None:
         self.received: int | None = None
-        self._timers: list[threading.Timer] = []
+        self._pid: int | None = None
+        self._owner = os.getpid()
         self._previous: dict[int, Any] = {}
+        self._closed = False
+        # Popped by whichever of the handler and `_attach` passes the first signal on: the
+        # handler can run between any two lines of `_attach`, and a pop happens only once.
+        self._first_unsent = [True]
+        self._timers: list[threading.Timer] = []
 
-    def __enter__(self) -> _SignalRelay:
-        # Handlers can be set only on the main thread; elsewhere signals keep their meaning.
-        if threading.current_thread() is threading.main_thread():
-            self._previous = {s: signal.signal(s, self._on_signal) for s in self._SIGNALS}
-        return self
+    def install(self) -> None:
+        try:
+            for signum in RELAYED_SIGNALS:
+                previous = signal.getsignal(signum)
+                # Ignored on purpose (nohup, a background job) or set outside Python: not ours.
+                if previous in (signal.SIG_IGN, None):
+                    continue
+                self._previous[signum] = previous
+                signal.signal(signum, self._on_signal)
+        except BaseException:
+            self.close()
+            raise
 
-    def __exit__(self, *exc_info: object) -> None:
+    def close(self) -> None:
+        """Give the caller its handlers back, then deliver the signal that came, if one did."""
+        self._closed = True
         for timer in self._timers:
             timer.cancel()
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
+        if self.received is not None and self.received in self._previous:
+            signal.raise_signal(self.received)
+
+    def start(self, command: Any, argv: Sequence[str], **special: Any) -> Any:
+        """Start `command` in the background with sh's `special` arguments; it is our child."""
+        import sh
+
+        dispositions: dict[int, Any] = {
+            signum: signal.SIG_IGN
+            if self._previous.get(signum, signal.getsignal(signum)) == signal.SIG_IGN
+            else signal.SIG_DFL
+            for signum in RELAYED_SIGNALS
+        }
+        # Blocked while forking: until the child has its own dispositions, no Python handler
+        # of ours may run in it (it would be a second prgcloud). A signal that comes meanwhile
+        # waits, then reaches the child (the default action) or us (passed on once attached).
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, RELAYED_SIGNALS)
+        try:
+            running = command(
+                *argv,
+                _bg=True,
+                _bg_exc=False,
+                _new_session=False,
+                _preexec_fn=_child_setup(dispositions, mask),
+                **special,
+            )
+        except sh.ForkException as error:
+            lines = str(error).strip().splitlines()
+            raise GcloudNotFoundError(
+                f"{command} could not be started: {lines[-1] if lines else error}. Point "
+                f"{GCLOUD_OVERRIDE_VARIABLE} (or PATH) at the real gcloud."
+            ) from None
+        else:
+            self._attach(running.pid)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        return running
+
+    def wait(self, running: Any) -> None:
+        """Wait for the child to end (signals are passed on meanwhile); never leave it running."""
+        try:
+            running.wait()
+        finally:
+            self._pid = None
+            for timer in self._timers:
+                timer.cancel()
+            if running.is_alive():  # only if the wait itself failed
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(running.pid, signal.SIGKILL)
+                running.wait()
+
+    def _attach(self, pid: int) -> None:
+        self._pid = pid
+        if self.received is not None:
+            self._send_first()
 
     def _on_signal(self, signum: int, frame: object) -> None:
-        if self.received is not None:
-            self._send(signum)
+        if os.getpid() != self._owner:
+            return  # never: children start with these blocked (see `start`)
+        if self._closed:
+            # A signal while `close` hands the handlers back: it is the caller's already.
+            handler = self._previous[signum]
+            signal.signal(signum, handler)
+            signal.raise_signal(signum)
             return
-        self.received = signum
-        self._later(_SIGINT_RELAY_SECONDS if signum == signal.SIGINT else 0.0, signum)
+        if self.received is None:
+            self.received = signum
+        elif not self._first_unsent:
+            self._send(signum)  # a second signal, once the first was passed on: at once
+        if self._pid is not None:
+            self._send_first()
+
+    def _send_first(self) -> None:
+        try:
+            self._first_unsent.pop()
+        except IndexError:
+            return
+        assert self.received is not None
+        self._later(_SIGINT_RELAY_SECONDS if self.received == signal.SIGINT else 0.0, self.received)
         self._later(_STOP_GRACE_SECONDS, signal.SIGKILL)
 
     def _later(self, seconds: float, signum: int) -> None:
@@ -188,8 +334,24 @@ class _SignalRelay:
         self._timers.append(timer)
 
     def _send(self, signum: int) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(self.pid, signum)
+        pid = self._pid
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signum)
+
+
+def _child_setup(dispositions: Mapping[int, Any], mask: Any) -> Callable[[], None]:
+    """What the child does just before it becomes gcloud: the caller's signal set-up back."""
+
+    def setup() -> None:
+        for signum, disposition in dispositions.items():
+            signal.signal(signum, disposition)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+    return setup
+
+
+# --- streams ------------------------------------------------------------------------------------
 
 
 def _has_fd(stream: IO[Any] | None) -> bool:
@@ -197,10 +359,6 @@ def _has_fd(stream: IO[Any] | None) -> bool:
         return stream is not None and stream.fileno() >= 0
     except (AttributeError, OSError, ValueError):
         return False
-
-
-def _fd_or_none(stream: IO[Any] | None) -> Any:
-    return stream if _has_fd(stream) else None
 
 
 def _fd_or_copy(stream: IO[Any]) -> Any:

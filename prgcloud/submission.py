@@ -1,7 +1,9 @@
 """Hand a checked request to the real gcloud: the generated config file, then the process.
 
 The config file (when gcloud cannot take the job on its command line) is private (0600),
-lives only while gcloud runs, and is removed on every way out: success, failure, Ctrl-C.
+lives only while gcloud runs, and is removed on every way out: success, failure, Ctrl-C,
+SIGTERM, SIGHUP. Signals are held back (`process.guarded`) from before the file exists until
+it is gone; one that came then reaches the caller's handler only after that.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def submit(
 ) -> int:
     """Run gcloud for this request, streaming its output; return gcloud's exit code."""
     process.find_gcloud(environ)  # fail (127) before any file exists
-    with config_file(request) as path:
+    with process.guarded(), config_file(request) as path:
         return process.stream(
             request.gcloud_argv(path), environ, stdin=stdin, stdout=stdout, stderr=stderr
         )
