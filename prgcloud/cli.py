@@ -8,10 +8,13 @@ prgcloud is a drop-in, so it runs gcloud with the same arguments, stdin, output 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from prgcloud import __version__, exit_codes, process
 from prgcloud.environment import Environment
@@ -132,20 +135,77 @@ def _pass_through(argv: Sequence[str], env: Environment, *, this_process: bool) 
     return process.stream(argv, env.environ, stdin=env.stdin, stdout=env.stdout, stderr=env.stderr)
 
 
-def console_main() -> None:
-    """Entry point of the `prgcloud` console script."""
+def console_main() -> NoReturn:
+    """Entry point of the `prgcloud` console script.
+
+    Signals, by phase (exit codes: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP):
+    - before gcloud starts (parsing, pre-check, a wait for capacity): the work unwinds at
+      once, each `finally` runs, nothing is sent;
+    - from just before the generated config file is written until gcloud has exited and the
+      file is removed: the signal is passed on to gcloud (`process.guarded`), then unwinds;
+    - once the outcome is known: prgcloud exits at once with it (gcloud's own code).
+    The exit itself skips the interpreter's teardown, once stdout and stderr are flushed.
+    """
     # A closed pipe (`prgcloud ... | head`) should end quietly, as gcloud does.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    # SIGTERM unwinds like Ctrl-C (gcloud is stopped, temporary files removed), then exits
-    # with the conventional 128 + 15.
-    signal.signal(signal.SIGTERM, _terminate)
+    # SIGTERM and SIGHUP unwind like Ctrl-C (gcloud is stopped, temporary files removed), then
+    # exit with the conventional 128 + N. A signal ignored from the start stays ignored, as in
+    # a shell (`nohup prgcloud ...`).
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) == signal.SIG_DFL:
+            signal.signal(signum, _terminate)
     # This process is prgcloud's own: it may import the SDK's client the fast way, which
     # leaves package `__init__`s that nothing here needs un-run (library callers never do).
     from prgcloud import sdk
 
     sdk.allow_fast_import()
-    sys.exit(main(sys.argv[1:]))
+    status = exit_codes.INTERRUPTED
+    try:
+        status = main(sys.argv[1:])
+    except _SignalExit as stop:
+        status = stop.status
+        _say(f"ERROR: (prgcloud) {stop.what}.\n")
+    except KeyboardInterrupt:  # Ctrl-C on the way out, after main's own handler
+        status = exit_codes.INTERRUPTED
+    finally:
+        # The outcome is decided: a signal now ends the process at once, with that outcome.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(signum) != signal.SIG_IGN:
+                signal.signal(signum, lambda signum, frame: os._exit(status))
+    _exit(status)
+
+
+class _SignalExit(SystemExit):
+    """SIGTERM or SIGHUP outside `process.guarded`: unwinds, then exits 128 + N."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
+        self.status = 128 + signum
+        self.what = "hung up (SIGHUP)" if signum == signal.SIGHUP else "terminated (SIGTERM)"
 
 
 def _terminate(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
+    raise _SignalExit(signum)
+
+
+def _say(text: str) -> None:
+    # After a hangup the terminal is gone: writing to it fails, and that must not matter.
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(text)
+
+
+def _exit(status: int) -> NoReturn:
+    """Flush what prgcloud printed, then exit at once: no teardown of the interpreter.
+
+    Tearing down the modules the pre-check imported costs a quarter of a second after gcloud
+    has already finished; nothing is left to clean up by then. Like the interpreter, exit 120
+    when the output could not be written (a full disk, a closed terminal) and all else went well.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            if status == exit_codes.OK:
+                status = 120
+    os._exit(status)
