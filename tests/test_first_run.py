@@ -1,7 +1,10 @@
-"""demo/first-run.sh, run as a newcomer runs it: exit 0, under two minutes, the story it tells.
+"""demo/first-run.sh, run as a newcomer runs it: in a terminal, exit 0, under two minutes, the
+story it tells.
 
-It starts a real emulator process and runs the real gcloud, so it runs only where both exist
-(and the checkout's .venv, so that it never installs from the network in a test).
+It runs on a pseudo-terminal (tests/terminal.py), so prgcloud and gcloud write to a terminal
+as they do for a newcomer; the tests read the transcript. It starts a real emulator process
+and runs the real gcloud, so it runs only where both exist (and the checkout's .venv, so that
+it never installs from the network in a test).
 """
 
 from __future__ import annotations
@@ -10,13 +13,14 @@ import importlib.util
 import os
 import re
 import shutil
-import subprocess
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from terminal import Terminal
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "demo" / "first-run.sh"
@@ -41,42 +45,40 @@ pytestmark = [
 ]
 
 
+@dataclass(frozen=True)
+class FirstRun:
+    """One run of the demo in a terminal: its exit status, its transcript, how long it took,
+    and the TMPDIR it ran with."""
+
+    status: int
+    text: str
+    seconds: float
+    tmpdir: Path
+
+
 @pytest.fixture(scope="module")
-def first_run(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[subprocess.CompletedProcess[str], float, Path]:
-    """One run of the demo: its result, how long it took, and the TMPDIR it ran with."""
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> FirstRun:
     tmpdir = tmp_path_factory.mktemp("first-run")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDSDK_", "PRGCLOUD_"))}
     env["TMPDIR"] = str(tmpdir)
+    env["TERM"] = "xterm-256color"
     # The developer's own gcloud settings must not matter: the demo brings its own.
     env["CLOUDSDK_CORE_PROJECT"] = "not-the-demos"
     started = time.monotonic()
-    result = subprocess.run(
-        ["bash", str(SCRIPT)],
-        cwd=tmpdir,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    return result, time.monotonic() - started, tmpdir
+    with Terminal(["bash", str(SCRIPT)], env, cwd=tmpdir) as terminal:
+        status = terminal.wait(timeout=180)
+        text = terminal.text
+    return FirstRun(status, text, time.monotonic() - started, tmpdir)
 
 
-def test_the_first_run_succeeds_in_under_two_minutes(
-    first_run: tuple[subprocess.CompletedProcess[str], float, Path],
-) -> None:
-    result, seconds, _ = first_run
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert seconds < 120
+def test_the_first_run_succeeds_in_under_two_minutes(first_run: FirstRun) -> None:
+    assert first_run.status == 0, first_run.text
+    assert "Traceback" not in first_run.text
+    assert first_run.seconds < 120
 
 
-def test_the_first_run_tells_the_story_step_by_step(
-    first_run: tuple[subprocess.CompletedProcess[str], float, Path],
-) -> None:
-    out = first_run[0].stdout
+def test_the_first_run_tells_the_story_step_by_step(first_run: FirstRun) -> None:
+    out = first_run.text
     steps = re.findall(r"^==> Step (\d+): ", out, re.MULTILINE)
     assert steps == [str(n) for n in range(1, len(steps) + 1)]
     assert len(steps) >= 8
@@ -93,52 +95,43 @@ def test_the_first_run_tells_the_story_step_by_step(
     assert "RUNNING" in out
 
 
-def test_the_job_that_does_not_fit_is_refused_with_the_reason(
-    first_run: tuple[subprocess.CompletedProcess[str], float, Path],
-) -> None:
-    result = first_run[0]
-    assert result.stdout.count("exit status 3") == 2  # prgcloud, then gcloud through the shim
+def test_the_job_that_does_not_fit_is_refused_with_the_reason(first_run: FirstRun) -> None:
+    text = first_run.text
+    assert text.count("exit status 3") == 2  # prgcloud, then gcloud through the shim
     reason = "differs in: diskSpec.bootDiskType asked 'pd-standard', offered 'pd-ssd'"
-    assert result.stderr.count(reason) == 2
-    assert "Fix: in worker pool 0, set disk-type=pd-ssd." in result.stderr
+    assert text.count(reason) == 2
+    assert "Fix: in worker pool 0, set disk-type=pd-ssd." in text
 
 
-def test_capacity_shows_the_gpu_pool_free_then_busy(
-    first_run: tuple[subprocess.CompletedProcess[str], float, Path],
-) -> None:
+def test_capacity_shows_the_gpu_pool_free_then_busy(first_run: FirstRun) -> None:
     gpu_rows = re.findall(
         r"^\s+\S+\s+a2-highgpu-1g\s+1 x NVIDIA_TESLA_A100\s+pd-ssd 200 GB\s+(\d+)\s+(\d+)\s+(\d+)$",
-        first_run[0].stdout,
+        first_run.text,
         re.MULTILINE,
     )
     assert gpu_rows == [("2", "0", "2"), ("2", "2", "0")]
 
 
-def test_the_waiting_job_starts_when_the_first_one_finishes(
-    first_run: tuple[subprocess.CompletedProcess[str], float, Path],
-) -> None:
-    result = first_run[0]
-    assert "waiting for capacity" in result.stderr
-    submitted = re.findall(r"^CustomJob \[\S+\] is submitted successfully", result.stderr, re.M)
+def test_the_waiting_job_starts_when_the_first_one_finishes(first_run: FirstRun) -> None:
+    text = first_run.text
+    assert "waiting for capacity" in text
+    submitted = re.findall(r"^CustomJob \[\S+\] is submitted successfully", text, re.M)
     assert len(submitted) == 2  # train-llm, finetune-llm
-    waited = re.search(r"prgcloud waited, then submitted it: (\d+) s in all", result.stdout)
+    waited = re.search(r"prgcloud waited, then submitted it: (\d+) s in all", text)
     assert waited is not None
     assert 10 <= int(waited.group(1)) <= 60
-    jobs = dict(re.findall(r"^(\S+-llm)\s+(JOB_STATE_\w+)$", result.stdout, re.MULTILINE))
+    jobs = dict(re.findall(r"^(\S+-llm)\s+(JOB_STATE_\w+)$", text, re.MULTILINE))
     # admitted: PENDING for a moment (longer on a loaded machine), then RUNNING
     assert jobs["train-llm"] == "JOB_STATE_SUCCEEDED"
     assert jobs["finetune-llm"] in ("JOB_STATE_PENDING", "JOB_STATE_RUNNING")
     assert set(jobs) == {"train-llm", "finetune-llm"}
 
 
-def test_the_first_run_leaves_nothing_behind(
-    first_run: tuple[subprocess.CompletedProcess[str], float, Path],
-) -> None:
-    result, _, tmpdir = first_run
-    assert "First run complete." in result.stdout
-    assert "(emulator stopped)" in result.stdout
-    assert list(tmpdir.iterdir()) == []
-    url = re.search(r"emulator listening on (http://\S+/) ", result.stdout)
+def test_the_first_run_leaves_nothing_behind(first_run: FirstRun) -> None:
+    assert "First run complete." in first_run.text
+    assert "(emulator stopped)" in first_run.text
+    assert list(first_run.tmpdir.iterdir()) == []
+    url = re.search(r"emulator listening on (http://\S+/) ", first_run.text)
     assert url is not None
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(f"{url.group(1)}emulator/health", timeout=2)
