@@ -66,17 +66,20 @@ fi
 step "Start the Vertex AI emulator on a free port, with a throw-away gcloud configuration"
 work=$(mktemp -d "${TMPDIR:-/tmp}/prgcloud-first-run.XXXXXX")
 emulator_pid=
-stop_emulator() {
+stop_emulator() { # never fails: after a hangup even `echo` does (the terminal is gone)
+    trap '' INT TERM HUP # a second Ctrl-C or hangup must not cut the clean-up short
     if [[ -n $emulator_pid ]]; then
         kill "$emulator_pid" 2>/dev/null || true
         wait "$emulator_pid" 2>/dev/null || true
-        echo "(emulator stopped)"
     fi
     rm -rf "$work"
+    if [[ -n $emulator_pid ]]; then echo "(emulator stopped)" 2>/dev/null || true; fi
 }
 trap stop_emulator EXIT
+# Ctrl-C, a kill, a closed terminal: stop the emulator and remove everything all the same.
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 # Nothing of yours is used or changed: no account, no project, no configuration of your own.
 for variable in $(compgen -e); do

@@ -112,6 +112,21 @@ class Terminal:
         os.close(self.master)
         self.master = -1
 
+    def session(self) -> list[int]:
+        """The processes still running in the terminal's session (the command, what it
+        started); not the dead ones that init has yet to reap."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
+                if state != "Z" and os.getsid(int(entry.name)) == self.process.pid:
+                    found.append(int(entry.name))
+            except OSError:
+                continue  # gone meanwhile
+        return found
+
     def close(self) -> None:
         """Kill whatever still runs in the session and close the terminal (test clean-up)."""
         if self.process.poll() is None:

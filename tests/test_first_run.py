@@ -13,6 +13,7 @@ import importlib.util
 import os
 import re
 import shutil
+import signal
 import time
 import urllib.error
 import urllib.request
@@ -132,6 +133,27 @@ def test_the_first_run_leaves_nothing_behind(first_run: FirstRun) -> None:
     assert "(emulator stopped)" in first_run.text
     assert list(first_run.tmpdir.iterdir()) == []
     url = re.search(r"emulator listening on (http://\S+/) ", first_run.text)
+    assert url is not None
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(f"{url.group(1)}emulator/health", timeout=2)
+
+
+def test_closing_the_terminal_mid_demo_stops_everything_and_removes_everything(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDSDK_", "PRGCLOUD_"))}
+    env["TMPDIR"] = str(tmp_path)
+    with Terminal(["bash", str(SCRIPT)], env, cwd=tmp_path) as terminal:
+        # the first submission: prgcloud starting, pre-checking, or gcloud sending
+        terminal.wait_for_text("$ prgcloud ai custom-jobs create")
+        url = re.search(r"emulator listening on (http://\S+/) ", terminal.text)
+        # What a terminal's shell does when the window closes: SIGHUP to its foreground job.
+        os.killpg(terminal.process.pid, signal.SIGHUP)
+        terminal.hang_up()
+        status = terminal.wait()
+        assert terminal.session() == []
+    assert status == 129
+    assert list(tmp_path.iterdir()) == []
     assert url is not None
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(f"{url.group(1)}emulator/health", timeout=2)
