@@ -12,6 +12,7 @@ import fcntl
 import os
 import re
 import select
+import signal
 import struct
 import subprocess
 import termios
@@ -24,8 +25,17 @@ from typing import IO, Any
 _ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 
 
+def default_signals() -> None:
+    """In a child: SIGINT, SIGTERM and SIGHUP as an interactive shell starts a command, even
+    when the test runner ignores them (a background job, nohup)."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def _take_the_terminal() -> None:
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # runs in the child, after setsid
+    # runs in the child, after setsid
+    default_signals()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 class Terminal:

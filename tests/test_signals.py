@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from terminal import Terminal
+from terminal import Terminal, default_signals
 
 from prgcloud.emulator import Emulator
 
@@ -189,6 +189,7 @@ def start(argv: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, as a terminal's foreground job
+        preexec_fn=default_signals,
     )
 
 
@@ -374,6 +375,7 @@ def test_gcloud_started_under_nohup_keeps_ignoring_the_hangup(
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=default_signals,  # then nohup ignores SIGHUP
     )
     until(lambda: fake.mark("started").exists(), "gcloud")
     os.killpg(process.pid, signal.SIGHUP)

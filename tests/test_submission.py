@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 from fake_gcloud import FakeGcloud
+from terminal import default_signals
 
 JOB = [
     "--project=p1",
@@ -71,6 +72,7 @@ def start_prgcloud(argv: list[str], env: dict[str, str]) -> subprocess.Popen[str
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, as a terminal's foreground job
+        preexec_fn=default_signals,
     )
 
 
