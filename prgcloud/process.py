@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import sys
 import threading
@@ -269,11 +270,11 @@ class _Guard:
                 _preexec_fn=_child_setup(dispositions, mask),
                 **special,
             )
-        except sh.ForkException as error:
-            lines = str(error).strip().splitlines()
+        except sh.ForkException as error:  # the exec failed: the child sent its traceback
+            said = re.search(r"\[Errno \d+\] ([^:\n]+)", str(error))
             raise GcloudNotFoundError(
-                f"{command} could not be started: {lines[-1] if lines else error}. Point "
-                f"{GCLOUD_OVERRIDE_VARIABLE} (or PATH) at the real gcloud."
+                f"{command} could not be started ({said.group(1) if said else 'exec failed'}). "
+                f"Point {GCLOUD_OVERRIDE_VARIABLE} (or PATH) at the real gcloud."
             ) from None
         else:
             self._attach(running.pid)

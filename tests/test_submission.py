@@ -216,6 +216,22 @@ def test_prgcloud_gcloud_names_the_gcloud_to_run(
     assert len(fake.calls) == 1
 
 
+def test_a_gcloud_that_cannot_be_executed_is_named_and_exits_127_leaving_nothing(
+    base_env: dict[str, str], tmp_path: Path, tmpdir_for_prgcloud: Path
+) -> None:
+    not_a_program = tmp_path / "gcloud"
+    not_a_program.write_bytes(b"\x7fELF, but not really")
+    not_a_program.chmod(0o755)
+    env = {**base_env, "PRGCLOUD_GCLOUD": str(not_a_program)}
+    result = prgcloud(["ai", "custom-jobs", "create", *DISK_JOB], env)
+    assert result.returncode == 127
+    assert result.stderr == (
+        f"ERROR: (prgcloud) {not_a_program} could not be started (Exec format error). "
+        "Point PRGCLOUD_GCLOUD (or PATH) at the real gcloud.\n"
+    )
+    assert list(tmpdir_for_prgcloud.iterdir()) == []
+
+
 def test_help_is_gclouds_own(fake: FakeGcloud, base_env: dict[str, str]) -> None:
     result = prgcloud(["ai", "custom-jobs", "create", "--help"], fake.environ(base_env))
     assert result.returncode == 0
