@@ -331,10 +331,20 @@ def test_a_signal_at_any_moment_leaves_no_gcloud_and_no_file(
 # --- on a terminal --------------------------------------------------------------------------
 
 
+SHIM = Path(__file__).resolve().parent.parent / "bin" / "gcloud"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param([sys.executable, "-m", "prgcloud"], id="prgcloud"),
+        pytest.param([str(SHIM)], id="gcloud-shim"),
+    ],
+)
 def test_closing_the_terminal_stops_gcloud_removes_the_file_and_exits_129(
-    env: dict[str, str], fake: Fake, temp: Path, tmp_path: Path
+    command: list[str], env: dict[str, str], fake: Fake, temp: Path, tmp_path: Path
 ) -> None:
-    argv = [sys.executable, "-m", "prgcloud", *JOB, "--skip-precheck"]
+    argv = [*command, *JOB, "--skip-precheck"]
     with Terminal(argv, env, cwd=tmp_path) as terminal:
         until(lambda: fake.mark("started").exists(), "gcloud")
         terminal.hang_up()  # the kernel's SIGHUP, to prgcloud: the session's leader
