@@ -154,6 +154,7 @@ def console_main() -> NoReturn:
     for signum in (signal.SIGTERM, signal.SIGHUP):
         if signal.getsignal(signum) == signal.SIG_DFL:
             signal.signal(signum, _terminate)
+    process.keep_handlers_prompt()  # even in the middle of a blocking read or wait
     # This process is prgcloud's own: it may import the SDK's client the fast way, which
     # leaves package `__init__`s that nothing here needs un-run (library callers never do).
     from prgcloud import sdk

@@ -30,6 +30,7 @@ import re
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, NoReturn
@@ -180,6 +181,45 @@ def _status(exit_code: int) -> int:
 # --- signals ------------------------------------------------------------------------------------
 
 _active: _Guard | None = None
+
+# Pokes the main thread (see `keep_handlers_prompt`): a signal nobody else sends; its handler
+# does nothing, but it interrupts a blocking system call, which then runs the handlers due.
+_POKE = getattr(signal, "SIGRTMIN", signal.SIGWINCH)
+_POKES = 20
+_POKE_SECONDS = 0.05
+
+
+def keep_handlers_prompt() -> None:
+    """Make every Python signal handler of this process run within a moment of its signal.
+
+    CPython runs a handler on the main thread between bytecodes. A signal that lands just
+    before the main thread blocks in a system call (reading a FIFO, waiting for gcloud) is
+    handled only once that call returns, which may be never. The C-level handler also writes
+    the signal's number to the wakeup fd, at once: a thread reading it pokes the main thread
+    with a no-op signal a few times, and each poke interrupts the blocking call, after which
+    Python runs the handlers due. For the CLI's own process only (the wakeup fd is the
+    process's; an asyncio loop would own it); call it once, from the main thread.
+    """
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    signal.signal(_POKE, _ignore)
+    signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def poke_on_signals() -> None:
+        while True:
+            received = os.read(read_end, 64)
+            if any(number != _POKE for number in received):
+                for _ in range(_POKES):
+                    signal.pthread_kill(main, _POKE)
+                    time.sleep(_POKE_SECONDS)
+
+    threading.Thread(target=poke_on_signals, name="prgcloud-signal-poker", daemon=True).start()
+
+
+def _ignore(signum: int, frame: object) -> None:
+    pass
 
 
 @contextlib.contextmanager

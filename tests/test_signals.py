@@ -394,3 +394,43 @@ def test_gcloud_started_under_nohup_keeps_ignoring_the_hangup(
     assert process.returncode == 7, stderr  # gcloud's own exit code: it ran to the end
     assert fake.mark("submitted").exists()
     assert list(temp.iterdir()) == []
+
+
+# --- a handler that is due runs, even if the main thread is blocked ---------------------------
+
+# The race that lets a signal wait behind a blocking system call, made certain: the signal's
+# C-level handler runs on another thread while the main thread blocks in a read.
+STUCK_IN_A_READ = """
+import os, signal, sys, threading, time
+from pathlib import Path
+from prgcloud import process
+
+def terminate(signum, frame):
+    raise SystemExit(143)
+
+signal.signal(signal.SIGTERM, terminate)
+if sys.argv[1] == "prompt":
+    process.keep_handlers_prompt()
+main = threading.get_native_id()
+read_end, write_end = os.pipe()
+
+def signal_me_once_blocked():
+    state = Path(f"/proc/self/task/{main}/stat")
+    while state.read_text().rpartition(")")[2].split()[0] != "S":
+        time.sleep(0.001)
+    signal.pthread_kill(threading.get_ident(), signal.SIGTERM)  # to this thread
+
+threading.Thread(target=signal_me_once_blocked).start()
+os.read(read_end, 1)  # nothing is ever written
+"""
+
+
+def test_a_signal_handled_while_the_main_thread_blocks_still_ends_the_read() -> None:
+    program = subprocess.Popen(
+        [sys.executable, "-c", STUCK_IN_A_READ, "prompt"], preexec_fn=default_signals
+    )
+    try:
+        assert program.wait(timeout=60) == 143
+    finally:
+        program.kill()
+        program.wait()
