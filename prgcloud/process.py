@@ -406,9 +406,11 @@ def _fd_or_copy(stream: IO[Any]) -> Any:
     if _has_fd(stream):
         stream.flush()
         return stream
-    return lambda chunk: stream.write(
-        chunk if isinstance(chunk, str) else chunk.decode("utf-8", "replace")
-    )
+
+    def copy(chunk: str | bytes) -> None:  # None: sh stops calling back on a true value
+        stream.write(chunk if isinstance(chunk, str) else chunk.decode("utf-8", "replace"))
+
+    return copy
 
 
 def exec_gcloud(argv: Sequence[str], environ: Mapping[str, str]) -> NoReturn:

@@ -170,10 +170,6 @@ def test_in_process_a_pass_through_runs_gcloud_as_a_child(tmp_path: Path) -> Non
     assert (status, out, err) == (7, "args config list stdin the input\n", "to stderr\n")
 
 
-@pytest.mark.xfail(
-    reason="process.stream's copying callback returns write()'s count, which sh takes as "
-    "'stop calling me': only gcloud's first line reaches a stream without a file descriptor",
-)
 def test_in_process_a_pass_through_copies_every_line(tmp_path: Path) -> None:
     status, out, _ = run_in_process(["config", "list"], stand_in_gcloud(tmp_path), tmp_path)
     assert status == 7
