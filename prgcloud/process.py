@@ -354,18 +354,20 @@ def run_program(
     argv: Sequence[str],
     environ: Mapping[str, str],
     *,
+    stdin: IO[Any] | None,
     stdout: IO[Any],
     stderr: IO[Any],
 ) -> int:
     """Run the program `path` with `argv` as a child (in-process callers: tests, embedding);
-    its output goes to `stdout`/`stderr`; return its exit code (128 + N after signal N)."""
+    it reads `stdin` when that is a real file, its output goes to `stdout`/`stderr`; return
+    its exit code (128 + N after signal N)."""
     import sh
 
     try:
         running = sh.Command(path)(
             *argv,
             _env=dict(environ),
-            _in=None,
+            _in=_fd_or_none(stdin),
             _out=_fd_or_copy(stdout),
             _err=_fd_or_copy(stderr),
             _bg=True,
