@@ -359,15 +359,18 @@ def run_program(
     stderr: IO[Any],
 ) -> int:
     """Run the program `path` with `argv` as a child (in-process callers: tests, embedding);
-    it reads `stdin` when that is a real file, its output goes to `stdout`/`stderr`; return
-    its exit code (128 + N after signal N)."""
+    it reads `stdin` (a real file as it is, another stream's text, or nothing), its output
+    goes to `stdout`/`stderr`; return its exit code (128 + N after signal N)."""
     import sh
 
+    given = _fd_or_none(stdin)
+    if given is None:  # a child reading a pipe nobody closes would wait forever
+        given = stdin.read() if stdin is not None else ""
     try:
         running = sh.Command(path)(
             *argv,
             _env=dict(environ),
-            _in=_fd_or_none(stdin),
+            _in=given,
             _out=_fd_or_copy(stdout),
             _err=_fd_or_copy(stderr),
             _bg=True,
