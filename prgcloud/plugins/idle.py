@@ -237,7 +237,7 @@ def format_idle(idle: Sequence[Mapping[str, Any]]) -> str:
         machines = ", ".join(
             f"{pool['replicas']} x {pool['machineType']}"
             + (
-                f" + {pool['acceleratorCount']} {pool['acceleratorType']}"
+                f" ({pool['acceleratorCount']} {pool['acceleratorType']} each)"
                 if pool["acceleratorType"]
                 else ""
             )
