@@ -217,7 +217,8 @@ def submit(
     warnings of policy hooks (on `stderr`). Raises like `check`, and PolicyRefusedError
     (exit 8) when a policy hook refuses the request.
     """
-    from prgcloud import policy, submission
+    from prgcloud import submission
+    from prgcloud.policy import run as policy
     from prgcloud.precheck import precheck_request
 
     environ = dict(os.environ) if environ is None else environ

@@ -28,6 +28,7 @@ from prgcloud import cli, exit_codes, policy, schemas
 from prgcloud.emulator import Emulator
 from prgcloud.environment import Environment
 from prgcloud.errors import BadInputError
+from prgcloud.policy import run as policy_run
 
 REPO = Path(__file__).resolve().parent.parent
 SHIM = REPO / "bin" / "gcloud"
@@ -131,8 +132,8 @@ def test_hooks_run_in_name_order_across_directories(tmp_path: Path) -> None:
     hook(first, "20-c", "")
     hook(first, "10-b", "")
     hook(second, "05-a", "")
-    found = policy.find_hooks({policy.DIR_VARIABLE: f"{first}:{second}"})
-    assert [(h.name, Path(h.path).parent.name) for h in found.hooks] == [
+    found, _ = policy.find_hooks({policy.DIR_VARIABLE: f"{first}:{second}"})
+    assert [(h.name, Path(h.path).parent.name) for h in found] == [
         ("05-a", "second"),
         ("10-b", "first"),
         ("10-b", "second"),
@@ -145,14 +146,14 @@ def test_only_executable_files_are_hooks(tmp_path: Path) -> None:
     hook(tmp_path, "README", "", mode=0o644)
     hook(tmp_path, ".hidden", "")
     (tmp_path / "subdirectory").mkdir()
-    found = policy.find_hooks({policy.DIR_VARIABLE: str(tmp_path)})
-    assert [h.name for h in found.hooks] == ["10-hook"]
-    assert f"{tmp_path}/README is not an executable file: not a policy hook" in found.notes
+    found, notes = policy.find_hooks({policy.DIR_VARIABLE: str(tmp_path)})
+    assert [h.name for h in found] == ["10-hook"]
+    assert f"{tmp_path}/README is not an executable file: not a policy hook" in notes
 
 
 def test_a_directory_that_does_not_exist_holds_no_hooks(tmp_path: Path) -> None:
     environ = {policy.DIR_VARIABLE: str(tmp_path / "none"), "XDG_CONFIG_HOME": str(tmp_path)}
-    assert policy.find_hooks(environ) == policy.Hooks()
+    assert policy.find_hooks(environ) == ((), ())
 
 
 @pytest.mark.parametrize(
@@ -164,14 +165,14 @@ def test_a_directory_that_does_not_exist_holds_no_hooks(tmp_path: Path) -> None:
     ],
 )
 def test_the_hook_time_limit(value: str | None, seconds: float) -> None:
-    environ = {} if value is None else {policy.TIMEOUT_VARIABLE: value}
-    assert policy.timeout(environ) == seconds
+    environ = {} if value is None else {policy_run.TIMEOUT_VARIABLE: value}
+    assert policy_run.timeout(environ) == seconds
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "10m", "601", "nan"])
 def test_a_hook_time_limit_that_is_no_positive_number_is_bad_input(value: str) -> None:
     with pytest.raises(BadInputError, match="PRGCLOUD_POLICY_TIMEOUT must be a number"):
-        policy.timeout({policy.TIMEOUT_VARIABLE: value})
+        policy_run.timeout({policy_run.TIMEOUT_VARIABLE: value})
 
 
 # --- what a hook reads -----------------------------------------------------------------------
@@ -189,7 +190,7 @@ def test_the_document_a_hook_reads_matches_its_schema() -> None:
         environ={},
         cwd="/",
     )
-    document = policy.document(
+    document = policy_run.document(
         request,
         command="ai custom-jobs create",
         persistent_resource={"name": "projects/p/locations/us-central1/persistentResources/r"},
@@ -331,7 +332,7 @@ def test_a_hook_that_hangs_is_killed_with_everything_it_started_and_refuses(
         "10-hang",
         'sleep 1000 &\necho "$$ $!" > "$(pwd)/pids"\necho waiting >&2\nwhile :; do sleep 1; done\n',
     )
-    environ[policy.TIMEOUT_VARIABLE] = "1"
+    environ[policy_run.TIMEOUT_VARIABLE] = "1"
     run = Run([*CREATE, *JOB, "--dry-run"], environ, tmp_path)
     assert (run.status, run.stdout) == (exit_codes.POLICY_REFUSED, "")
     assert "10-hang" in run.stderr
@@ -379,7 +380,7 @@ def test_a_bad_hook_time_limit_is_bad_input_and_nothing_runs(
     environ: dict[str, str], hooks_dir: Path, tmp_path: Path
 ) -> None:
     hook(hooks_dir, "10-keep", KEEP_INPUT)
-    environ[policy.TIMEOUT_VARIABLE] = "forever"
+    environ[policy_run.TIMEOUT_VARIABLE] = "forever"
     run = Run([*CREATE, *JOB, "--dry-run"], environ, tmp_path)
     assert (run.status, run.stdout) == (exit_codes.BAD_INPUT, "")
     assert "PRGCLOUD_POLICY_TIMEOUT must be a number of seconds" in run.stderr
@@ -544,3 +545,27 @@ def test_the_gcloud_shim_consults_the_hooks(
 def test_examples_are_executable_files() -> None:
     for path in (REPO / "examples" / "policy.d").iterdir():
         assert path.stat().st_mode & stat.S_IXUSR, path
+
+
+def test_with_no_hook_directory_consulting_imports_only_the_finder(tmp_path: Path) -> None:
+    program = """
+import io, json, sys
+import prgcloud.commands.create, prgcloud.commands.check
+from prgcloud import build_request
+from prgcloud.environment import Environment
+request = build_request(display_name="t", project="p", region="us-central1",
+                        worker_pool_specs=["machine-type=n1-standard-4,container-image-uri=gcr.io/p/i"],
+                        environ={}, cwd="/")
+before = set(sys.modules)
+from prgcloud.commands import hooks
+env = Environment(stdout=io.StringIO(), stderr=io.StringIO())
+hooks.consult(request, env, command="ai custom-jobs create", verdict=None, log=lambda: None)
+print(json.dumps(sorted(set(sys.modules) - before)))
+"""
+    environ = {k: v for k, v in os.environ.items() if k != policy.DIR_VARIABLE}
+    environ["XDG_CONFIG_HOME"] = str(tmp_path)
+    environ["PYTHONPATH"] = str(REPO)
+    result = subprocess.run(
+        [sys.executable, "-c", program], env=environ, capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout) == ["prgcloud.commands.hooks", "prgcloud.policy"]

@@ -1,7 +1,7 @@
 """The example policy hooks in examples/policy.d, run as prgcloud runs them.
 
 Each case builds a real request (`prgcloud.build_request`), makes the document every hook
-reads, and hands it to one example through prgcloud's own runner (`policy.consult`).
+reads, and hands it to one example through prgcloud's own runner (`prgcloud.policy.run.consult`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 import prgcloud
 from prgcloud import policy
 from prgcloud.errors import PolicyRefusedError
+from prgcloud.policy import run as policy_run
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 IMAGE = "us-docker.pkg.dev/p/r/trainer:1"
@@ -34,14 +35,14 @@ def document(pools: list[str], labels: dict[str, str] | None = None) -> dict[str
         environ={},
         cwd="/",
     )
-    return policy.document(
+    return policy_run.document(
         request, command="ai custom-jobs create", persistent_resource=None, account=None
     )
 
 
-def consult(name: str, doc: dict[str, Any], environ: dict[str, str]) -> policy.Outcome:
+def consult(name: str, doc: dict[str, Any], environ: dict[str, str]) -> policy_run.Outcome:
     hook = policy.Hook(name, str(EXAMPLES / "policy.d" / name))
-    return policy.consult([hook], doc, {"PATH": "/usr/local/bin:/usr/bin:/bin", **environ})
+    return policy_run.consult([hook], doc, {"PATH": "/usr/local/bin:/usr/bin:/bin", **environ})
 
 
 @pytest.mark.parametrize(
@@ -182,7 +183,7 @@ def test_the_conftest_wrapper_is_one_command_that_reads_the_same_json() -> None:
 
 def test_without_conftest_the_wrapper_refuses(tmp_path: Path) -> None:
     with pytest.raises(PolicyRefusedError, match=r"90-conftest .*: exit 127"):
-        policy.consult(
+        policy_run.consult(
             [policy.Hook("90-conftest", str(CONFTEST))],
             document([CPU]),
             {"PATH": str(tmp_path), "HOME": str(tmp_path)},

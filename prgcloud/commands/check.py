@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from prgcloud import exit_codes, flags, output
-from prgcloud.commands import arguments, hooks
+from prgcloud.commands import arguments
 from prgcloud.environment import Environment
 from prgcloud.errors import BadInputError, Problem
 
@@ -54,6 +54,8 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
             if request.options.skip_precheck
             else "the job names no persistent resource"
         )
+        from prgcloud.commands import hooks
+
         hooks.consult(request, env, command=COMMAND, verdict=None, log=lambda: log)
         document = {"valid": True, "checked": False, "reason": reason}
         env.stdout.write(
@@ -78,6 +80,8 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
     if verdict.stops and display.format is None:
         raise JobDoesNotFitError(verdict)
     if not verdict.stops:  # hooks judge what would be sent; a job that does not fit is not sent
+        from prgcloud.commands import hooks
+
         hooks.consult(request, env, command=COMMAND, verdict=verdict, log=lambda: log)
     document = {"valid": True, "checked": True, **verdict_json(verdict)}
     env.stdout.write(display.render(document, lambda: format_verdict(verdict) + "\n"))

@@ -9,7 +9,6 @@ import os
 from typing import TYPE_CHECKING, TextIO
 
 from prgcloud import output, parse, process, render, submission, waiting
-from prgcloud.commands import hooks
 from prgcloud.environment import Environment
 from prgcloud.request import JobRequest
 
@@ -32,6 +31,8 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
         argv, env.environ, track=track, cwd=env.cwd, read_stdin=env.stdin.read
     )
     note, verdict = precheck(request, env)
+    from prgcloud.commands import hooks  # policy hooks: imported, and paid for, only here
+
     hooks.consult(
         request,
         env,

@@ -32,23 +32,26 @@ def consult(
     `verdict` is the pre-check's (None when none ran): hooks see the resource it read. `log`
     makes the Log for what the hooks said; it is called only when there is something to say.
     """
-    from prgcloud import policy
+    from prgcloud import policy  # finding hooks imports nothing but os
 
-    found = policy.find_hooks(env.environ)
-    if not (found.notes or found.hooks):
+    found, notes = policy.find_hooks(env.environ)
+    if not (found or notes):
         return
     out = log()
-    for note in found.notes:  # before the hooks run: a refusal must not hide them
+    for note in notes:  # before the hooks run: a refusal must not hide them
         out.debug(f"policy: {note}")
-    outcome = policy.gate(
+    if not found:
+        return
+    from prgcloud.policy import run
+
+    outcome = run.gate(
         request,
         env.environ,
         command=command,
         persistent_resource=verdict.resource_body if verdict is not None else None,
-        found=found,
+        hooks=found,
     )
-    if outcome.ran:
-        out.debug(f"policy: allowed by {', '.join(outcome.ran)}")
+    out.debug(f"policy: allowed by {', '.join(outcome.ran)}")
     for name, line in outcome.warnings:
         out.warning(f"policy {name}: {line}")
 

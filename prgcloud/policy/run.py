@@ -1,105 +1,27 @@
-"""Policy hooks: the user's own executables that see every request before it is sent.
+"""Running policy hooks: the document they read, the runner, what their answers mean.
 
-A hook is any executable file in a directory of `PRGCLOUD_POLICY_DIR` (colon-separated, like
-PATH) or in `$XDG_CONFIG_HOME/prgcloud/policy.d/` (default `~/.config/prgcloud/policy.d/`).
-Hooks run in name order, each with one JSON document on stdin (`document`, described by
-`schemas/policy-input.json`): exit 0 allows, anything else refuses, and a hook that has not
-ended after 10 s (`PRGCLOUD_POLICY_TIMEOUT`) is killed and refuses. Hooks are never looked
-for in the current directory or a repository: a relative entry in `PRGCLOUD_POLICY_DIR` is
-ignored (and said so in `notes`), as git keeps hooks out of what a clone brings.
-
-Finding hooks is cheap (a directory listing or two, nothing imported): with no hook
-directory, a command pays well under a millisecond. `consult` runs them (through
-`prgcloud.process`) and raises `PolicyRefusedError` (exit 8) for any refusal.
+Imported only when `prgcloud.policy.find_hooks` found hooks (see the package's docstring).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from prgcloud.errors import BadInputError, PolicyRefusedError
+from prgcloud.policy import Hook, find_hooks
 
 if TYPE_CHECKING:
     from prgcloud.process import HookRun
     from prgcloud.request import JobRequest
 
-DIR_VARIABLE = "PRGCLOUD_POLICY_DIR"
 TIMEOUT_VARIABLE = "PRGCLOUD_POLICY_TIMEOUT"
 DEFAULT_TIMEOUT = 10.0
 _MAX_TIMEOUT = 600.0
 DOCUMENT_VERSION = 1
 # How much of a refusing hook's message is quoted back (its tail: where the reason usually is).
 _QUOTED_AT_MOST = 4000
-
-
-@dataclass(frozen=True)
-class Hook:
-    """One policy hook: its file name (what messages call it) and its absolute path."""
-
-    name: str
-    path: str
-
-
-@dataclass(frozen=True)
-class Hooks:
-    """The hooks found, in the order they run, and what was skipped on the way (for debug)."""
-
-    hooks: tuple[Hook, ...] = ()
-    notes: tuple[str, ...] = ()
-
-
-def directories(environ: Mapping[str, str]) -> tuple[list[str], list[str]]:
-    """(the hook directories to read, in order; notes on the entries that were ignored)."""
-    found: list[str] = []
-    notes: list[str] = []
-    for entry in environ.get(DIR_VARIABLE, "").split(os.pathsep):
-        if not entry:
-            continue
-        if not os.path.isabs(entry):
-            notes.append(
-                f"{DIR_VARIABLE} entry {entry!r} is ignored: it is relative, and hooks are never "
-                "taken from the current directory"
-            )
-            continue
-        found.append(entry)
-    config = environ.get("XDG_CONFIG_HOME", "")
-    if not os.path.isabs(config):  # the XDG spec: a relative value is to be ignored
-        home = environ.get("HOME", "")
-        config = os.path.join(home, ".config") if os.path.isabs(home) else ""
-    if config:
-        found.append(os.path.join(config, "prgcloud", "policy.d"))
-    return found, notes
-
-
-def find_hooks(environ: Mapping[str, str]) -> Hooks:
-    """Every executable file in the hook directories, in name order (then directory order).
-
-    Hidden files (`.name`) and directories are skipped; a directory that does not exist is
-    no error (that is the usual case: no policies).
-    """
-    dirs, notes = directories(environ)
-    hooks: list[tuple[str, int, Hook]] = []
-    for rank, directory in enumerate(dirs):
-        try:
-            entries = list(os.scandir(directory))
-        except FileNotFoundError:
-            continue
-        except OSError as error:
-            notes.append(f"policy directory {directory} cannot be read: {error.strerror}")
-            continue
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            path = os.path.join(os.path.abspath(directory), entry.name)
-            if os.path.isfile(path) and os.access(path, os.X_OK):
-                hooks.append((entry.name, rank, Hook(entry.name, path)))
-            else:
-                notes.append(f"{path} is not an executable file: not a policy hook")
-    hooks.sort(key=lambda item: (item[0], item[1]))
-    return Hooks(tuple(hook for _name, _rank, hook in hooks), tuple(notes))
 
 
 def timeout(environ: Mapping[str, str]) -> float:
@@ -167,12 +89,11 @@ def account(request: JobRequest, environ: Mapping[str, str]) -> tuple[str | None
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the hooks said: warnings (stdout lines of hooks that allowed, with the hook's name),
-    the hooks that ran, and notes on what was skipped looking for them (for debug output)."""
+    """What the hooks said: warnings (stdout lines of hooks that allowed, with the hook's
+    name), and the hooks that ran."""
 
     warnings: tuple[tuple[str, str], ...] = ()
     ran: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
 
 
 def gate(
@@ -181,17 +102,18 @@ def gate(
     *,
     command: str,
     persistent_resource: Mapping[str, Any] | None,
-    found: Hooks | None = None,
+    hooks: Sequence[Hook] | None = None,
 ) -> Outcome:
-    """Find the hooks (unless `found` already holds them) and run them on this request (see
-    `consult`); with none, nothing runs and nothing is imported.
+    """Run the hooks (`hooks`, else those `find_hooks` finds) on this request (see
+    `consult`); with none, nothing runs.
 
     The one call every path that sends or previews a request makes, after the pre-check and
     before anything is sent or printed.
     """
-    found = find_hooks(environ) if found is None else found
-    if not found.hooks:
-        return Outcome(notes=found.notes)
+    if hooks is None:
+        hooks = find_hooks(environ)[0]
+    if not hooks:
+        return Outcome()
     who, impersonated = account(request, environ)
     payload = document(
         request,
@@ -200,8 +122,7 @@ def gate(
         account=who,
         impersonate_service_account=impersonated,
     )
-    outcome = consult(found.hooks, payload, environ)
-    return Outcome(outcome.warnings, outcome.ran, found.notes)
+    return consult(hooks, payload, environ)
 
 
 def consult(
