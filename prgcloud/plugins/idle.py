@@ -69,7 +69,7 @@ def parse_args(
     environ: Mapping[str, str],
     *,
     cwd: str = ".",
-    read_stdin: Callable[[], str] | None = None,
+    read_stdin: Callable[[int], str] | None = None,
 ) -> IdleArgs:
     """Read the arguments; project and region resolve as gcloud's do. BadInputError if bad."""
     namespace = _parser().parse(arguments.expand_flags_files(argv, cwd=cwd, read_stdin=read_stdin))
