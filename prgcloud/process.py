@@ -306,7 +306,7 @@ def run_hook(path: str, document: bytes, environ: Mapping[str, str], *, timeout:
 
 
 class _Capped:
-    """Collects output up to `limit` characters; the rest is counted and dropped."""
+    """Collects output up to `limit` characters; the rest is dropped, and said to be."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
