@@ -27,6 +27,7 @@ from typing import Any
 
 from prgcloud import exit_codes, parse, process
 from prgcloud.commands import arguments
+from prgcloud.durations import parse_duration
 from prgcloud.environment import Environment
 from prgcloud.errors import BadInputError, PrecheckFailedError, PrgcloudError
 from prgcloud.gcloud_config import aiplatform_endpoint, load_properties
@@ -85,7 +86,7 @@ def parse_args(
     text = flag("--idle-for")
     if text is not None:
         try:
-            idle_for = parse.parse_duration(text)
+            idle_for = parse_duration(text)
         except ValueError:
             problems.append(
                 BadInputError.at(
