@@ -203,6 +203,7 @@ def test_the_document_a_hook_reads_matches_its_schema() -> None:
         "us-central1/customJobs",
         "body": request.body,
     }
+    assert document["job"] == request.service_body
     assert (document["track"], document["account"]) == ("beta", "me@example.com")
 
 
@@ -218,6 +219,7 @@ VALID = {
         "url": "http://127.0.0.1:9/v1/projects/p/locations/us-central1/customJobs",
         "body": {"displayName": "t", "jobSpec": {"workerPoolSpecs": [{}]}},
     },
+    "job": {"displayName": "t", "jobSpec": {"workerPoolSpecs": [{}]}},
     "persistentResource": None,
     "account": None,
     "impersonateServiceAccount": None,

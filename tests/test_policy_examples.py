@@ -139,6 +139,34 @@ def test_an_example_hook(
     assert error.value.message.splitlines()[-1] == f"    {refusal}"
 
 
+def test_a_config_s_snake_case_keys_do_not_slip_past_a_hook(tmp_path: Path) -> None:
+    # gcloud sends a --config's snake_case keys as written; the service reads them as
+    # replicaCount and acceleratorCount. The hooks judge `job`, the body as the service reads it.
+    config = tmp_path / "job.yaml"
+    config.write_text(
+        "workerPoolSpecs:\n"
+        "- machineSpec: {machineType: a2-highgpu-1g, acceleratorType: NVIDIA_TESLA_A100,\n"
+        "                accelerator_count: 8}\n"
+        "  replica_count: 2\n"
+        f"  containerSpec: {{imageUri: '{IMAGE}'}}\n"
+    )
+    request = prgcloud.build_request(
+        display_name="train",
+        project="p",
+        region="us-central1",
+        config=str(config),
+        labels=LABELS,
+        environ={},
+        cwd="/",
+    )
+    assert "replica_count" in request.body["jobSpec"]["workerPoolSpecs"][0]
+    doc = policy_run.document(
+        request, command="ai custom-jobs create", persistent_resource=None, account=None
+    )
+    with pytest.raises(PolicyRefusedError, match="the job asks for 16 GPUs"):
+        consult("20-max-gpus", doc, {})
+
+
 @pytest.mark.parametrize(
     "image",
     [

@@ -6,12 +6,12 @@ import rego.v1
 
 deny contains msg if {
 	input.command == "ai custom-jobs create"
-	not input.request.body.labels.team
+	not input.job.labels.team
 	msg := "the job has no label team: add --labels=team=NAME"
 }
 
 deny contains msg if {
-	some pool in input.request.body.jobSpec.workerPoolSpecs
+	some pool in input.job.jobSpec.workerPoolSpecs
 	to_number(pool.replicaCount) > 4
 	msg := sprintf("a worker pool asks for %v replicas; at most 4", [pool.replicaCount])
 }

@@ -51,8 +51,10 @@ def document(
 ) -> dict[str, Any]:
     """The JSON document every hook reads on stdin (`schemas/policy-input.json`).
 
-    `request.body` is the body exactly as gcloud will send it; `persistent_resource` is the
-    resource as the pre-check read it (None when there was none to read, or it was skipped).
+    `request.body` is the body exactly as gcloud will send it, and `job` the same body as
+    Vertex AI reads it (every key camelCase, whatever a --config spelled);
+    `persistent_resource` is the resource as the pre-check read it (None when there was none
+    to read, or it was skipped).
     `account` is who the request is sent as, never a credential.
     """
     return {
@@ -63,6 +65,10 @@ def document(
         "project": request.project,
         "region": request.region,
         "request": {"method": "POST", "url": request.url, "body": request.body},
+        # What to judge: the body as the service reads it. A --config may spell keys in
+        # snake_case, which gcloud sends as written; a hook reading only camelCase keys
+        # would miss them (e.g. count no GPUs) and let the job through.
+        "job": request.service_body,
         "persistentResource": persistent_resource,
         "account": account,
         "impersonateServiceAccount": impersonate_service_account,
