@@ -18,7 +18,8 @@
 
 Every function takes the same arguments the CLI reads, with the same meaning; errors are the
 `prgcloud.errors` classes, whose `exit_code` is what the CLI would exit with. Nothing here
-prints (except gcloud itself, on the streams `submit` is given) or exits.
+prints (except gcloud itself and the warnings of policy hooks, on the streams `submit` is
+given) or exits.
 """
 
 from __future__ import annotations
@@ -209,16 +210,29 @@ def submit(
     stdout: IO[Any] | None = None,
     stderr: IO[Any] | None = None,
 ) -> int:
-    """Pre-check (unless the request skips it), then run gcloud; return gcloud's exit code.
+    """Pre-check (unless the request skips it), consult the policy hooks, then run gcloud;
+    return gcloud's exit code.
 
-    gcloud's output goes to `stdout`/`stderr` (default: this process's), and it reads this
-    process's stdin (a terminal stays one, for gcloud's prompts). Raises like `check`.
+    gcloud's output goes to `stdout`/`stderr` (default: this process's), and so do the
+    warnings of policy hooks (on `stderr`); gcloud reads this process's stdin (a terminal
+    stays one, for gcloud's prompts). Raises like `check`, and PolicyRefusedError (exit 8)
+    when a policy hook refuses the request.
     """
     from prgcloud import submission
+    from prgcloud.policy import run as policy
     from prgcloud.precheck import precheck_request
 
     environ = dict(os.environ) if environ is None else environ
-    precheck_request(request, environ)
+    stderr = stderr or sys.stderr
+    verdict = precheck_request(request, environ)
+    outcome = policy.gate(
+        request,
+        environ,
+        command="ai custom-jobs create",
+        persistent_resource=verdict.resource_body if verdict is not None else None,
+    )
+    for name, line in outcome.warnings:
+        stderr.write(f"WARNING: (prgcloud) policy {name}: {line}\n")
     return submission.submit(
-        request, environ, stdin=sys.stdin, stdout=stdout or sys.stdout, stderr=stderr or sys.stderr
+        request, environ, stdin=sys.stdin, stdout=stdout or sys.stdout, stderr=stderr
     )

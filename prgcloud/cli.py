@@ -2,8 +2,10 @@
 
 This is the only module that prints an error or decides an exit status. Each verb lives in
 `prgcloud/commands/<verb>.py` and exposes `run(argv, env) -> int`; they are imported only
-when chosen, so `--dry-run` never pays for the Vertex AI SDK. Any other command is gcloud's:
-prgcloud is a drop-in, so it runs gcloud with the same arguments, stdin, output and exit code.
+when chosen, so `--dry-run` never pays for the Vertex AI SDK. Then come plugins: `prgcloud
+NAME ARGS...` runs an executable `prgcloud-NAME` (`prgcloud.plugins`). Any other command is
+gcloud's: prgcloud is a drop-in, so it runs gcloud with the same arguments, stdin, output and
+exit code.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ _VERBS: dict[tuple[str, ...], str] = {
     ("ai", "persistent-resources", "capacity"): "capacity",
 }
 # prgcloud's own verbs, which gcloud does not have: only as the first word, with no track.
-_OWN_VERBS = {"emulator": "emulator", "shim-path": "shim_path"}
+_OWN_VERBS = {"emulator": "emulator", "shim-path": "shim_path", "plugin": "plugin"}
+OWN_COMMANDS = frozenset(_OWN_VERBS)
 _TRACKS = ("alpha", "beta")
 _SHORT_GLOBAL_FLAGS = ("-q", "-h")
 
@@ -40,6 +43,8 @@ usage: prgcloud [alpha|beta] ai custom-jobs create ARGS... [--dry-run[=shell|res
        prgcloud ai persistent-resources capacity ID [--region=R] [--project=P] [--format=FORMAT]
        prgcloud emulator start|env-init [--host H] [--port N] [--data-dir DIR]
        prgcloud shim-path [--export]
+       prgcloud plugin list
+       prgcloud NAME ARGS...            runs the plugin prgcloud-NAME, when there is one on PATH
        prgcloud GCLOUD-COMMAND...       any other command is gcloud's, run as it is
 
 ARGS are exactly those of `gcloud ai custom-jobs create`; see `gcloud ai custom-jobs create --help`.
@@ -115,6 +120,9 @@ def main(argv: Sequence[str], env: Environment | None = None) -> int:
     try:
         found = find_verb(argv)
         if found is None:
+            plugin = _plugin(argv[0], env)
+            if plugin is not None:
+                return _run_plugin(plugin, argv[1:], env, this_process=this_process)
             return _pass_through(argv, env, this_process=this_process)
         module_name, track, rest = found
         module = importlib.import_module(f"prgcloud.commands.{module_name}")
@@ -126,6 +134,22 @@ def main(argv: Sequence[str], env: Environment | None = None) -> int:
         env.stderr.write("\nERROR: (prgcloud) interrupted.\n")
         return exit_codes.INTERRUPTED
     return status
+
+
+def _plugin(word: str, env: Environment) -> str | None:
+    """The `prgcloud-WORD` plugin to run for `prgcloud WORD ...`, if there is one."""
+    from prgcloud import plugins
+
+    return plugins.find(word, env.environ)
+
+
+def _run_plugin(path: str, args: Sequence[str], env: Environment, *, this_process: bool) -> int:
+    """Run a plugin with `args`: become it, or (in-process callers) run it as a child."""
+    if this_process:
+        process.exec_program(path, args, env.environ)
+    return process.run_program(
+        path, args, env.environ, stdin=env.stdin, stdout=env.stdout, stderr=env.stderr
+    )
 
 
 def _pass_through(argv: Sequence[str], env: Environment, *, this_process: bool) -> int:

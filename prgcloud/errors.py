@@ -89,6 +89,18 @@ class WaitTimedOutError(PrgcloudError):
     exit_code = exit_codes.WAIT_TIMED_OUT
 
 
+class PolicyRefusedError(PrgcloudError):
+    """A policy hook refused the request; nothing was sent (exit 8)."""
+
+    exit_code = exit_codes.POLICY_REFUSED
+
+
+class PluginNotRunnableError(PrgcloudError):
+    """A `prgcloud-NAME` plugin was found but cannot be run (exit 126, as a shell says)."""
+
+    exit_code = exit_codes.PLUGIN_NOT_RUNNABLE
+
+
 class GcloudNotFoundError(PrgcloudError):
     """There is no gcloud to run (exit 127, as a shell says for a missing command)."""
 

@@ -440,10 +440,21 @@ def parse_flatten(values: Sequence[str]) -> list[Key]:
 def render(resource: Any, fmt: Format, *, flatten_keys: Sequence[Key] = ()) -> str:
     """`resource` printed as gcloud prints one resource in `fmt` (a list of records with
     `--flatten`)."""
-    records: list[Any] = [resource]
+    return render_list([resource], fmt, flatten_keys=flatten_keys, single=not flatten_keys)
+
+
+def render_list(
+    resources: Sequence[Any],
+    fmt: Format,
+    *,
+    flatten_keys: Sequence[Key] = (),
+    single: bool = False,
+) -> str:
+    """`resources` printed as gcloud prints a list command's output in `fmt`: a JSON list,
+    YAML documents, one table with one heading (`single`: the one resource of a describe)."""
+    records: list[Any] = list(resources)
     for key in flatten_keys:
         records = flatten(records, key)
-    single = not flatten_keys
     if fmt.name == "none":
         return ""
     if fmt.name in _NEEDS_KEYS:

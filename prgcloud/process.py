@@ -430,3 +430,174 @@ def exec_gcloud(argv: Sequence[str], environ: Mapping[str, str]) -> NoReturn:
             f"gcloud at {gcloud} cannot be run: {error.strerror}. Point PRGCLOUD_GCLOUD at the "
             "real gcloud, or fix the first gcloud on PATH."
         ) from error
+
+
+# --- policy hooks and plugins -----------------------------------------------------------------
+
+# How much of a hook's stdout and stderr is kept (each); the rest is dropped as it arrives.
+_HOOK_OUTPUT_LIMIT = 64 * 1024
+_ANY_EXIT_CODE = tuple(range(256))  # the caller judges the exit code, never sh
+
+
+@dataclass(frozen=True)
+class HookRun:
+    """How one policy hook ended: its exit code (None when it was stopped at its deadline or
+    could not be started, `failure` then says why), and what it printed (at most 64 KiB each)."""
+
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+    failure: str | None = None
+
+
+def run_hook(path: str, document: bytes, environ: Mapping[str, str], *, timeout: float) -> HookRun:
+    """Run the policy hook `path` with `document` on its stdin; wait at most `timeout` s.
+
+    The hook runs in its own directory and its own session (no terminal to prompt on); at its
+    deadline, and when it ends, its whole process group is killed, so nothing it started
+    stays behind. Its stdin is an unnamed temporary file (a hook that never reads it cannot
+    block, nor break a pipe); it exits with its own code, or by a signal (128 + N).
+    """
+    import tempfile
+
+    import sh
+
+    out = _Capped(_HOOK_OUTPUT_LIMIT)
+    err = _Capped(_HOOK_OUTPUT_LIMIT)
+    with tempfile.TemporaryFile() as stdin:
+        stdin.write(document)
+        stdin.seek(0)
+        try:
+            running = sh.Command(path)(
+                _env=dict(environ),
+                _cwd=os.path.dirname(path) or "/",
+                _in=stdin,
+                _out=out.add,
+                _err=err.add,
+                _bg=True,
+                _bg_exc=False,
+                _new_session=True,
+                _ok_code=_ANY_EXIT_CODE,
+                _decode_errors="replace",
+            )
+        except (sh.ForkException, sh.CommandNotFound, OSError) as error:
+            reason = str(error).strip().splitlines()[-1:] or [type(error).__name__]
+            return HookRun(None, "", "", failure=f"it cannot be run: {reason[0]}")
+        expired = threading.Event()
+
+        def stop() -> None:
+            expired.set()
+            _kill_group(running.pid)
+
+        timer = threading.Timer(timeout, stop)
+        timer.daemon = True
+        timer.start()
+        try:
+            running.wait()
+            code: int | None = int(running.exit_code)
+        except sh.SignalException as error:
+            code = 128 + abs(int(error.exit_code))
+        finally:
+            timer.cancel()
+            _kill_group(running.pid)
+    if expired.is_set():
+        return HookRun(None, out.text(), err.text(), timed_out=True)
+    return HookRun(code, out.text(), err.text())
+
+
+class _Capped:
+    """Collects output up to `limit` characters; the rest is dropped, and said to be."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[str] = []
+        self.kept = 0
+        self.dropped = False
+
+    def add(self, chunk: str | bytes) -> None:
+        text = chunk if isinstance(chunk, str) else chunk.decode("utf-8", "replace")
+        room = self.limit - self.kept
+        if len(text) > room:
+            text, self.dropped = text[:room], True
+        self.parts.append(text)
+        self.kept += len(text)
+
+    def text(self) -> str:
+        return "".join(self.parts) + ("\n[... more output dropped]\n" if self.dropped else "")
+
+
+def _kill_group(pid: int) -> None:
+    # A hook leads its own process group (its own session): the group is the hook and
+    # everything it started that did not leave it.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def exec_program(path: str, argv: Sequence[str], environ: Mapping[str, str]) -> NoReturn:
+    """Become the program `path` (a `prgcloud-NAME` plugin) with `argv`, as exec_gcloud does.
+
+    Raises PluginNotRunnableError (exit 126) when it cannot be run.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    try:
+        os.execve(path, [path, *argv], dict(environ))
+    except OSError as error:
+        from prgcloud.errors import PluginNotRunnableError
+
+        raise PluginNotRunnableError(f"{path} cannot be run: {error.strerror}.") from error
+
+
+def run_program(
+    path: str,
+    argv: Sequence[str],
+    environ: Mapping[str, str],
+    *,
+    stdin: IO[Any] | None,
+    stdout: IO[Any],
+    stderr: IO[Any],
+) -> int:
+    """Run the program `path` with `argv` as a child (in-process callers: tests, embedding);
+    it reads `stdin` (a real file as it is, another stream's text, or nothing), its output
+    goes to `stdout`/`stderr`; return its exit code (128 + N after signal N)."""
+    import sh
+
+    given = stdin if _has_fd(stdin) else None
+    if given is None:  # a child reading a pipe nobody closes would wait forever
+        given = stdin.read() if stdin is not None else ""
+    try:
+        running = sh.Command(path)(
+            *argv,
+            _env=dict(environ),
+            _in=given,
+            _out=_fd_or_each_chunk(stdout),
+            _err=_fd_or_each_chunk(stderr),
+            _bg=True,
+            _bg_exc=False,
+            _ok_code=_ANY_EXIT_CODE,
+        )
+    except (sh.ForkException, sh.CommandNotFound, OSError) as error:
+        from prgcloud.errors import PluginNotRunnableError
+
+        reason = str(error).strip().splitlines()[-1:] or [type(error).__name__]
+        raise PluginNotRunnableError(f"{path} cannot be run: {reason[0]}") from error
+    try:
+        running.wait()
+    except sh.SignalException as error:
+        return 128 + abs(int(error.exit_code))
+    return int(running.exit_code)
+
+
+def _fd_or_each_chunk(stream: IO[Any]) -> Any:
+    """`stream` itself when it has a file descriptor, else a callback copying every chunk to
+    it (returning None: sh stops calling a callback that returns something true)."""
+    if _has_fd(stream):
+        stream.flush()
+        return stream
+
+    def copy(chunk: str | bytes) -> None:
+        stream.write(chunk if isinstance(chunk, str) else chunk.decode("utf-8", "replace"))
+
+    return copy

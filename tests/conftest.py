@@ -67,3 +67,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.gcloud)
         if module in _SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
+
+
+# --- policy hooks: the developer's own never run in the suite ----------------------------------
+import os as _os  # noqa: E402 - this block stays self-contained
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_personal_policy_hooks(tmp_path_factory: pytest.TempPathFactory) -> _Iterator[None]:
+    """Point $XDG_CONFIG_HOME at an empty directory and drop PRGCLOUD_POLICY_DIR, so that the
+    developer's own policy hooks (~/.config/prgcloud/policy.d) are not run by tests that
+    start from os.environ. Tests that want hooks set them up themselves."""
+    saved = {name: _os.environ.get(name) for name in ("XDG_CONFIG_HOME", "PRGCLOUD_POLICY_DIR")}
+    _os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("xdg-config"))
+    _os.environ.pop("PRGCLOUD_POLICY_DIR", None)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                _os.environ.pop(name, None)
+            else:
+                _os.environ[name] = value

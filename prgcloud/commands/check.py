@@ -16,6 +16,7 @@ from prgcloud.commands import arguments
 from prgcloud.environment import Environment
 from prgcloud.errors import BadInputError, Problem
 
+COMMAND = "ai custom-jobs check"
 USAGE = (
     "usage: prgcloud [alpha|beta] ai custom-jobs check ARGS... [--format=FORMAT]\n"
     "ARGS are those of `prgcloud ai custom-jobs create`; nothing is submitted.\n"
@@ -53,6 +54,9 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
             if request.options.skip_precheck
             else "the job names no persistent resource"
         )
+        from prgcloud.commands import hooks
+
+        hooks.consult(request, env, command=COMMAND, verdict=None, log=lambda: log)
         document = {"valid": True, "checked": False, "reason": reason}
         env.stdout.write(
             display.render(
@@ -75,6 +79,10 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
     log.debug(f"verdict: {output.verdict_summary(verdict, blocked=verdict.stops)}")
     if verdict.stops and display.format is None:
         raise JobDoesNotFitError(verdict)
+    if not verdict.stops:  # hooks judge what would be sent; a job that does not fit is not sent
+        from prgcloud.commands import hooks
+
+        hooks.consult(request, env, command=COMMAND, verdict=verdict, log=lambda: log)
     document = {"valid": True, "checked": True, **verdict_json(verdict)}
     env.stdout.write(display.render(document, lambda: format_verdict(verdict) + "\n"))
     if verdict.stops:

@@ -6,11 +6,14 @@ Help (`-h`, `--help`) is gcloud's own: those arguments go to gcloud as they are.
 from __future__ import annotations
 
 import os
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from prgcloud import output, parse, process, render, submission, waiting
 from prgcloud.environment import Environment
 from prgcloud.request import JobRequest
+
+if TYPE_CHECKING:
+    from prgcloud.precheck import Verdict
 
 
 def run(argv: list[str], env: Environment, *, track: str | None) -> int:
@@ -27,7 +30,16 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
     request = parse.parse_create(
         argv, env.environ, track=track, cwd=env.cwd, read_stdin=env.stdin.read
     )
-    note = precheck(request, env)
+    note, verdict = precheck(request, env)
+    from prgcloud.commands import hooks  # policy hooks: imported, and paid for, only here
+
+    hooks.consult(
+        request,
+        env,
+        command="ai custom-jobs create",
+        verdict=verdict,
+        log=lambda: hooks.create_log(request, env),
+    )
     if request.options.dry_run:
         env.stdout.write(render.dry_run_text(request, note))
         return 0
@@ -36,17 +48,18 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
     )
 
 
-def precheck(request: JobRequest, env: Environment) -> str | None:
+def precheck(request: JobRequest, env: Environment) -> tuple[str | None, Verdict | None]:
     """Run the pre-check (or the wait) as `precheck_request` decides; print its warnings.
 
     Returns a one-line note for the dry-run snippet (what was checked), or None when
-    nothing was. Raises (exit 3, 4 or 5) when the job does not fit or cannot be checked.
+    nothing was, and the verdict (None when no pre-check ran). Raises (exit 3, 4 or 5) when
+    the job does not fit or cannot be checked.
     """
     resource = request.persistent_resource_name
     if resource is None:
-        return None
+        return None, None
     if request.options.skip_precheck:
-        return f"pre-check of {resource} skipped (--skip-precheck)"
+        return f"pre-check of {resource} skipped (--skip-precheck)", None
     from prgcloud.precheck import precheck_request, report  # the SDK path, only when needed
 
     printer = waiting.ProgressPrinter(
@@ -60,7 +73,7 @@ def precheck(request: JobRequest, env: Environment) -> str | None:
     for line in report.format_warnings(verdict):
         env.stderr.write(f"WARNING: (prgcloud) {line}\n")
     env.stderr.write(output.checked_line(verdict) + "\n")  # so a user can tell it was checked
-    return f"pre-checked against {resource}: the job fits now"
+    return f"pre-checked against {resource}: the job fits now", verdict
 
 
 def terminal_columns(stream: TextIO, fallback: int = 80) -> int:

@@ -110,6 +110,8 @@ class Verdict:
     resource: str = ""
     state: str = ""
     strict: bool = False
+    # The PersistentResource as read, for policy hooks (they see what the pre-check saw).
+    resource_body: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def blocks(self) -> tuple[Finding, ...]:
@@ -191,6 +193,7 @@ def evaluate(
         resource=name,
         state=state,
         strict=strict,
+        resource_body=resource,
     )
 
 
