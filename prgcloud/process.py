@@ -564,7 +564,7 @@ def run_program(
     goes to `stdout`/`stderr`; return its exit code (128 + N after signal N)."""
     import sh
 
-    given = stdin if _has_fd(stdin) else None
+    given: Any = stdin if _has_fd(stdin) else None
     if given is None:  # a child reading a pipe nobody closes would wait forever
         given = stdin.read() if stdin is not None else ""
     try:
