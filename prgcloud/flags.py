@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from prgcloud import files, yamlread
+from prgcloud import files
 from prgcloud.argdict import ESCAPING_HINT
 from prgcloud.errors import Problem
 
@@ -313,6 +313,8 @@ def _expand_flags_file(
     if not contents:
         tokens.problems.append(Problem(where, f"[{path}] is empty."))
         return
+    from prgcloud import yamlread  # PyYAML only for a command that reads YAML
+
     try:
         data = yamlread.load_flags_file(contents)
     except yamlread.YamlError as error:
