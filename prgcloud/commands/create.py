@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from prgcloud import output, parse, process, render, submission, waiting
+from prgcloud import parse, process, render
 from prgcloud.environment import Environment
 from prgcloud.request import JobRequest
 
@@ -33,6 +33,8 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
     if request.options.dry_run:
         env.stdout.write(dry_run_text(request, note))
         return 0
+    from prgcloud import submission  # not for a dry run: it never sends anything
+
     return submission.submit(
         request, env.environ, stdin=env.stdin, stdout=env.stdout, stderr=env.stderr
     )
@@ -58,6 +60,7 @@ def precheck(request: JobRequest, env: Environment) -> str | None:
         return None
     if request.options.skip_precheck:
         return f"pre-check of {resource} skipped (--skip-precheck)"
+    from prgcloud import output
     from prgcloud.precheck import check_request, report  # the SDK path, only when needed
 
     if request.options.wait_for_capacity is None:
@@ -72,7 +75,7 @@ def precheck(request: JobRequest, env: Environment) -> str | None:
 
 def wait_for_capacity(request: JobRequest, env: Environment) -> Verdict:
     """Poll the pre-check until the job fits (progress on stderr); raise if it never will."""
-    from prgcloud import api
+    from prgcloud import api, waiting
 
     assert request.options.wait_for_capacity is not None
     printer = waiting.ProgressPrinter(env.stderr, live=env.stderr_isatty)
