@@ -7,7 +7,6 @@ interprets values beyond their shape; `parse.py` turns occurrences into a reques
 
 from __future__ import annotations
 
-import difflib
 import enum
 import errno
 import os
@@ -274,6 +273,8 @@ def unrecognized(item: str, names: Iterable[str]) -> str:
     As gcloud's parser_extensions: only flags (or `name=value` items) get a suggestion, the
     closest of the visible flag names by difflib, compared in lower case.
     """
+    import difflib  # only a mistyped flag pays for it
+
     name, eq, _value = item.partition("=")
     if name.startswith("--") or eq:
         choices = [n for n in names if n not in _HIDDEN]
