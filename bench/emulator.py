@@ -129,8 +129,11 @@ def timings(connection: http.client.HTTPConnection, path: str, rounds: int) -> l
     return spent
 
 
-def figures(jobs: int, clients: int, creates: int, rounds: int, data_dir: str | None) -> None:
-    """Print the emulator's figures with `jobs` running jobs stored."""
+def measure(
+    jobs: int, clients: int, creates: int, rounds: int, data_dir: str | None
+) -> dict[str, Any]:
+    """The emulator's figures with `jobs` running jobs stored: per GET row, the median and
+    90th percentile in seconds; creates per second from `clients` threads."""
     with emulator(data_dir) as (host, port):
         connection = http.client.HTTPConnection(host, port, timeout=60)
         pool = {
@@ -154,24 +157,48 @@ def figures(jobs: int, clients: int, creates: int, rounds: int, data_dir: str | 
             time.sleep(0.2)
         used = request(connection, "GET", RESOURCE)["resourcePools"][0]["usedReplicaCount"]
         one_job = request(connection, "GET", f"{PARENT}/customJobs?pageSize=1")["customJobs"][0]
-        rows = [
-            ("GET resource", timings(connection, RESOURCE, rounds)),
-            ("GET job", timings(connection, f"/v1/{one_job['name']}", rounds)),
-            ("LIST jobs (100)", timings(connection, f"{PARENT}/customJobs", rounds // 4)),
-        ]
+        rows = {
+            "GET resource": timings(connection, RESOURCE, rounds),
+            "GET job": timings(connection, f"/v1/{one_job['name']}", rounds),
+            "LIST jobs (100)": timings(connection, f"{PARENT}/customJobs", max(rounds // 4, 1)),
+        }
         connection.close()
         spent = create_jobs(host, port, creates, clients)
-    where = f"SQLite in {data_dir}" if data_dir else "in memory"
-    print(f"emulator with {jobs} running jobs stored ({used} replicas in use), state {where}:")
-    for name, spent_each in rows:
+    requests = {}
+    for name, spent_each in rows.items():
         ordered = sorted(spent_each)
-        p90 = ordered[int(len(ordered) * 0.9)]
-        print(
-            f"  {name:<16} median {statistics.median(ordered) * 1000:6.2f} ms"
-            f"   p90 {p90 * 1000:6.2f} ms   ({len(ordered)} requests)"
+        requests[name] = {
+            "median_s": statistics.median(ordered),
+            "p90_s": ordered[int(len(ordered) * 0.9)],
+            "count": len(ordered),
+        }
+    return {
+        "jobs": jobs,
+        "used_replicas": int(used),
+        "state": f"SQLite in {data_dir}" if data_dir else "in memory",
+        "requests": requests,
+        "creates_per_s": creates / spent,
+        "creates": creates,
+        "clients": clients,
+    }
+
+
+def describe(figures: dict[str, Any]) -> list[str]:
+    """The figures of `measure` as lines of text."""
+    lines = [
+        f"emulator with {figures['jobs']} running jobs stored ({figures['used_replicas']} "
+        f"replicas in use), state {figures['state']}:"
+    ]
+    for name, row in figures["requests"].items():
+        lines.append(
+            f"  {name:<16} median {row['median_s'] * 1000:6.2f} ms"
+            f"   p90 {row['p90_s'] * 1000:6.2f} ms   ({row['count']} requests)"
         )
-    print(f"  {'creates/s':<16} {creates / spent:6.0f}  ({creates} jobs, {clients} clients)")
-    print(f"  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    lines.append(
+        f"  {'creates/s':<16} {figures['creates_per_s']:6.0f}  "
+        f"({figures['creates']} jobs, {figures['clients']} clients)"
+    )
+    return lines
 
 
 def main() -> None:
@@ -184,13 +211,15 @@ def main() -> None:
     parser.add_argument("--data-dir", action="store_true", help="keep state in SQLite on disk")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="prgcloud-bench-state-") as state:
-        figures(
+        figures = measure(
             options.jobs,
             options.clients,
             options.creates,
             options.rounds,
             state if options.data_dir else None,
         )
+    print("\n".join(describe(figures)))
+    print(f"  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

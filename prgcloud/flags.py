@@ -7,7 +7,6 @@ interprets values beyond their shape; `parse.py` turns occurrences into a reques
 
 from __future__ import annotations
 
-import difflib
 import enum
 import errno
 import os
@@ -16,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from prgcloud import files, yamlread
+from prgcloud import files
 from prgcloud.argdict import ESCAPING_HINT
 from prgcloud.errors import Problem
 
@@ -274,6 +273,8 @@ def unrecognized(item: str, names: Iterable[str]) -> str:
     As gcloud's parser_extensions: only flags (or `name=value` items) get a suggestion, the
     closest of the visible flag names by difflib, compared in lower case.
     """
+    import difflib  # only a mistyped flag pays for it
+
     name, eq, _value = item.partition("=")
     if name.startswith("--") or eq:
         choices = [n for n in names if n not in _HIDDEN]
@@ -313,6 +314,8 @@ def _expand_flags_file(
     if not contents:
         tokens.problems.append(Problem(where, f"[{path}] is empty."))
         return
+    from prgcloud import yamlread  # PyYAML only for a command that reads YAML
+
     try:
         data = yamlread.load_flags_file(contents)
     except yamlread.YamlError as error:

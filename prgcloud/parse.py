@@ -12,9 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import yaml
-
-from prgcloud import argdict, gcloud_config, job, jobconfig, process, yamlread
+from prgcloud import argdict, gcloud_config, job, jobconfig, process
 from prgcloud.constants import SUPPORTED_TRAINING_REGIONS
 from prgcloud.durations import parse_duration
 from prgcloud.errors import BadInputError, GcloudNotFoundError, Problem
@@ -228,6 +226,10 @@ def dump_yaml(spec: Mapping[str, Any]) -> str:
 
     Written for gcloud's YAML 1.1 reader: `y`, `n` and `1e3` are quoted too.
     """
+    import yaml  # PyYAML only for a command that writes or reads YAML
+
+    from prgcloud import yamlread
+
     text: str = yaml.dump(
         dict(spec), Dumper=yamlread.ConfigDumper, sort_keys=True, allow_unicode=True, width=4096
     )
@@ -382,6 +384,8 @@ def _config(
     text = _config_text(path, tokens, cwd, read_stdin, problems)
     if text is None:
         return None, from_stdin
+    from prgcloud import yamlread  # PyYAML only for a command that reads YAML
+
     try:
         raw = yamlread.load_config(text)
     except yamlread.YamlError as error:

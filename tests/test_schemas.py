@@ -13,7 +13,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from prgcloud import schemas
 
@@ -380,6 +383,135 @@ def test_error_paths_read_like_the_yaml(parts: list[Any], text: str) -> None:
 def test_the_schemas_are_found_in_the_checkout() -> None:
     assert Path(schemas.schemas_dir()) == ROOT / "schemas"
     assert schemas.load("worker-pool-spec.json") is schemas.worker_pool_spec()
+
+
+# --- the fast path: `conforms` judges as jsonschema does -----------------------------------------
+
+SCHEMA_FILES = ["worker-pool-spec.json", *(f"custom-job-spec.{v}.json" for v in VERSIONS)]
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=6,
+)
+AGREEMENT = settings(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=400,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def jsonschema_says_valid(instance: Any, schema: dict[str, Any]) -> bool:
+    return not list(jsonschema.Draft202012Validator(schema).iter_errors(instance))
+
+
+def shaped_like(schema: Any, root: dict[str, Any], depth: int = 0) -> st.SearchStrategy[Any]:
+    """Values shaped by `schema`: mostly what it asks for, near its bounds, now and then
+    anything at all, so that both valid and invalid instances come up."""
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/$defs/"):
+        schema = {**root["$defs"][ref.split("/")[-1]], **schema}
+    if depth > 6:
+        return JSON
+    kinds = schema.get("type", [])
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    near: list[st.SearchStrategy[Any]] = []
+    if "enum" in schema:
+        near.append(st.sampled_from(schema["enum"]))
+    if "properties" in schema:
+        optional = {k: shaped_like(v, root, depth + 1) for k, v in schema["properties"].items()}
+        near.append(st.fixed_dictionaries({}, optional=optional))
+    if "array" in kinds:
+        near.append(st.lists(shaped_like(schema.get("items", {}), root, depth + 1), max_size=3))
+    if "integer" in kinds:
+        low, high = schema.get("minimum", -(2**63)), schema.get("maximum", 2**63)
+        near.append(st.integers(low, high))
+        near.append(st.sampled_from([low - 1, low, high, high + 1, float(low), low + 0.5]))
+    if "string" in kinds:
+        near.append(st.text(min_size=1, max_size=6))
+        near.append(st.just(""))
+        if "pattern" in schema:
+            near.append(st.from_regex(schema["pattern"], fullmatch=True))
+    if "boolean" in kinds:
+        near.append(st.booleans())
+    if not near:
+        return JSON
+    # Mostly near: an instance is valid only if every value in it is.
+    return st.integers(0, 9).flatmap(lambda n: JSON if n == 0 else st.one_of(*near))
+
+
+@AGREEMENT
+@given(data=st.data())
+@pytest.mark.parametrize("name", SCHEMA_FILES)
+def test_the_fast_path_judges_every_instance_as_jsonschema_does(
+    name: str, data: st.DataObject
+) -> None:
+    schema = schemas.load(name)
+    instance = data.draw(shaped_like(schema, schema), label="instance")
+
+    assert schemas.conforms(instance, schema) == jsonschema_says_valid(instance, schema)
+
+
+WPS, JOB = "worker-pool-spec.json", "custom-job-spec.v1.json"
+
+
+def job_pool(**fields: Any) -> dict[str, Any]:
+    return {"workerPoolSpecs": [fields]}
+
+
+@pytest.mark.parametrize(
+    ("name", "instance", "valid"),
+    [
+        pytest.param(WPS, {"replica-count": 2.0}, True, id="a-whole-float-is-an-integer"),
+        pytest.param(WPS, {"replica-count": 2.5}, False, id="a-fraction-is-not"),
+        pytest.param(WPS, {"replica-count": True}, False, id="a-boolean-is-no-integer"),
+        pytest.param(WPS, {"replica-count": 2**63}, False, id="past-the-maximum"),
+        pytest.param(WPS, {"disk-size": float("nan")}, False, id="nan"),
+        pytest.param(WPS, {"disk-type": ["pd-ssd"]}, False, id="a-list-holding-an-enum-member"),
+        pytest.param(WPS, {"requirements": []}, True, id="an-empty-list"),
+        pytest.param(WPS, {1: "x"}, False, id="a-key-that-is-no-text"),
+        pytest.param(JOB, job_pool(replicaCount="12"), True, id="int64-as-text"),
+        pytest.param(JOB, job_pool(replicaCount="-1"), True, id="int64-negative-text"),
+        pytest.param(JOB, job_pool(replicaCount="1.0"), False, id="int64-text-not-an-integer"),
+        pytest.param(JOB, job_pool(replicaCount=" 1"), False, id="int64-text-with-a-space"),
+        pytest.param(JOB, job_pool(replicaCount=3.0), True, id="int64-as-a-whole-float"),
+        pytest.param(
+            JOB, job_pool(machineSpec={"acceleratorType": "TPU_V2"}), True, id="an-enum-name"
+        ),
+        pytest.param(JOB, job_pool(machineSpec={"acceleratorType": 7}), False, id="an-enum-number"),
+        pytest.param(JOB, job_pool(bogus=1), False, id="an-unknown-key-in-a-definition"),
+    ],
+)
+def test_the_fast_path_on_edge_cases(name: str, instance: Any, valid: bool) -> None:
+    schema = schemas.load(name)
+
+    assert schemas.conforms(instance, schema) is valid
+    assert jsonschema_says_valid(instance, schema) is valid
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        pytest.param({"format": "email"}, id="format"),
+        pytest.param({"const": "x"}, id="const"),
+        pytest.param({"type": "object", "patternProperties": {"^x": {}}}, id="pattern-properties"),
+        pytest.param({"$ref": "other.json"}, id="a-ref-to-another-document"),
+        pytest.param({"type": "tuple"}, id="an-unknown-type"),
+    ],
+)
+def test_a_keyword_the_fast_path_does_not_know_is_left_to_jsonschema(
+    schema: dict[str, Any],
+) -> None:
+    assert schemas.conforms("x", schema) is False
+
+
+def test_an_instance_the_fast_path_does_not_pass_still_gets_jsonschemas_errors() -> None:
+    schema = {"maxLength": 0, "format": "email"}
+    expected = [("", e.message) for e in jsonschema.Draft202012Validator(schema).iter_errors("x")]
+
+    assert expected
+    assert list(schemas.errors("x", schema)) == expected
 
 
 # --- agreement with gcloud ----------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, TextIO
 
-from prgcloud import output, parse, process, render, submission, waiting
+from prgcloud import parse, process, render
 from prgcloud.environment import Environment
 from prgcloud.request import JobRequest
 
@@ -43,6 +43,8 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
     if request.options.dry_run:
         env.stdout.write(render.dry_run_text(request, note))
         return 0
+    from prgcloud import submission  # not for a dry run: it never sends anything
+
     return submission.submit(
         request, env.environ, stdin=env.stdin, stdout=env.stdout, stderr=env.stderr
     )
@@ -60,6 +62,7 @@ def precheck(request: JobRequest, env: Environment) -> tuple[str | None, Verdict
         return None, None
     if request.options.skip_precheck:
         return f"pre-check of {resource} skipped (--skip-precheck)", None
+    from prgcloud import output, waiting
     from prgcloud.precheck import precheck_request, report  # the SDK path, only when needed
 
     printer = waiting.ProgressPrinter(
