@@ -1,4 +1,4 @@
-"""The exit codes prgcloud documents (RULES §3); anything else is gcloud's own code."""
+"""The exit codes prgcloud documents (docs/exit-codes.md); anything else is gcloud's own code."""
 
 OK = 0
 BAD_INPUT = 2

@@ -1,4 +1,4 @@
-"""The capacity pre-check: does a custom job fit its persistent resource (RULES.md §2)?
+"""The capacity pre-check: does a custom job fit its persistent resource (docs/fit-rules.md)?
 
 `rules` is pure (job body, resource body) -> `Verdict` and imports nothing heavy, so the
 emulator can use it for its own admission control; `report` formats verdicts; `check` reads

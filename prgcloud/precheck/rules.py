@@ -1,4 +1,4 @@
-"""Whether a custom job fits a persistent resource: RULES.md §2 as one pure function.
+"""Whether a custom job fits a persistent resource: docs/fit-rules.md as one pure function.
 
 `evaluate(job, resource)` takes two plain REST bodies (camelCase, as the API sends them) and
 returns a `Verdict`: every finding, which resource pool each worker pool goes to, and a
@@ -57,7 +57,7 @@ class Finding:
     """One reason the job does not fit, or will not fit yet, or might surprise.
 
     `severity`: "block" cannot fit as asked; "wait" would fit later (the resource is not ready
-    yet, or replicas are busy); "warn" a rule the service does not document (RULES §2.5).
+    yet, or replicas are busy); "warn" a rule the service does not document (docs/fit-rules.md §5).
     `pool` is the job's worker-pool index (0-based), None for the job as a whole. For
     "no-matching-pool", `field` lists the differing key fields (", "-joined) and, when more
     than one differs, `asked` / `offered` are {field: value} dicts.
@@ -168,7 +168,7 @@ class _JobPool:
 def evaluate(
     job: Mapping[str, Any], resource: Mapping[str, Any], *, strict: bool = False
 ) -> Verdict:
-    """Apply every rule of RULES.md §2 to a CustomJob body and a PersistentResource body.
+    """Apply every rule of docs/fit-rules.md to a CustomJob body and a PersistentResource body.
 
     `job` is the CustomJob REST body (a bare CustomJobSpec is accepted too); `resource` is the
     PersistentResource as the API returns it. Both camelCase. With `strict` (`--strict`),
@@ -232,7 +232,7 @@ def _int(value: Any, default: int = 0) -> int:
 
 
 def match_key(machine_spec: Mapping[str, Any], disk_spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The match key of a worker pool or resource pool, with RULES §2.2's defaults applied."""
+    """The match key of a worker pool or resource pool, with docs/fit-rules.md §2's defaults applied."""
     machine_type = str(machine_spec.get("machineType") or "")
     accelerator = str(machine_spec.get("acceleratorType") or "") or UNSPECIFIED_ACCELERATOR
     count = _int(machine_spec.get("acceleratorCount"))

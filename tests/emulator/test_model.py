@@ -1,4 +1,4 @@
-"""The simulated world on a manual clock: lifecycles, admission (RULES §2), queueing, restart."""
+"""The simulated world on a manual clock: lifecycles, admission (docs/fit-rules.md), queueing, restart."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ def test_a_job_ends_after_its_simulated_duration(
     assert world.state(job) == state
 
 
-# One case per rule of RULES §2 the service applies when a job names a persistent resource.
+# One case per rule of docs/fit-rules.md the service applies when a job names a persistent resource.
 ADMISSION = [
     pytest.param({}, [gpu_pool(1)], {}, "JOB_STATE_PENDING", id="fits-the-free-replicas"),
     pytest.param(

@@ -1,4 +1,4 @@
-"""RULES.md §2 as a table: (job, resource) -> findings, through the pure `evaluate`."""
+"""docs/fit-rules.md as a table: (job, resource) -> findings, through the pure `evaluate`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""RULES §4 as a table: (tuning job, resource) -> findings, through the pure `evaluate_tuning`."""
+"""docs/fit-rules.md (tuning jobs) as a table: (tuning job, resource) -> findings, through the pure `evaluate_tuning`."""
 
 from __future__ import annotations
 
