@@ -1,4 +1,4 @@
-"""gcloud's ArgList and ArgDict (calliope/arg_parsers.py), rule by rule, as docs/reading-flags.md states them.
+"""gcloud's ArgList and ArgDict (calliope/arg_parsers.py), rule by rule (docs/reading-flags.md).
 
 Every expectation here was checked against gcloud 528's own `ArgList()` / `ArgDict(spec=...)`.
 """

@@ -1,5 +1,5 @@
 """gcloud's checks of `ai custom-jobs create` (custom_jobs/validation.py, labels, KMS, region) plus
-docs/reading-flags.md, one case per rule: each names where the problem is and what gcloud says about it.
+docs/reading-flags.md, one case per rule: each names where the problem is and what gcloud says.
 
 gcloud stops at its first complaint; prgcloud reports them all, in order, in one BadInputError.
 """

@@ -232,7 +232,7 @@ def _int(value: Any, default: int = 0) -> int:
 
 
 def match_key(machine_spec: Mapping[str, Any], disk_spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The match key of a worker pool or resource pool, with docs/fit-rules.md §2's defaults applied."""
+    """The match key of a worker pool or resource pool, with the defaults of docs/fit-rules.md."""
     machine_type = str(machine_spec.get("machineType") or "")
     accelerator = str(machine_spec.get("acceleratorType") or "") or UNSPECIFIED_ACCELERATOR
     count = _int(machine_spec.get("acceleratorCount"))

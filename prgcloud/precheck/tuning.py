@@ -56,7 +56,7 @@ def parallel_trials(job: Mapping[str, Any]) -> int:
 
 
 def evaluate_tuning(job: Mapping[str, Any], resource: Mapping[str, Any]) -> Verdict:
-    """Apply docs/fit-rules.md (tuning jobs) to a HyperparameterTuningJob body and a PersistentResource body.
+    """Apply the tuning rules (docs/fit-rules.md) to a HyperparameterTuningJob and a resource.
 
     Both are REST JSON (camelCase), the resource as the API returns it. The verdict's pools
     and assignment are one trial's.
@@ -89,7 +89,7 @@ def _trials(n: int) -> str:
 
 
 def _parallel_findings(one_trial: Verdict, parallel: int, label: str) -> Iterable[Finding]:
-    """The two warnings of docs/fit-rules.md (tuning jobs), per resource pool that one trial fits."""
+    """The two warnings of the tuning rules, per resource pool that one trial fits."""
     if parallel == 1:
         return
     by_resource_pool: dict[str, list[PoolReport]] = {}

@@ -1,4 +1,4 @@
-"""The simulated world on a manual clock: lifecycles, admission (docs/fit-rules.md), queueing, restart."""
+"""The simulated world on a manual clock: lifecycles, admission, queueing, restart."""
 
 from __future__ import annotations
 

@@ -248,7 +248,7 @@ def test_only_an_ended_tuning_job_can_be_deleted_with_its_trial_jobs(world: Worl
             (world.service.get_tuning_job if kind != "CustomJob" else world.service.get_job)(name)
 
 
-# The service judges a trial's job as it judges the same custom job (docs/fit-rules.md), at creation,
+# The service judges a trial's job as it judges the same custom job, at creation,
 # and names the fields under trial_job_spec.
 REFUSALS = [
     pytest.param(

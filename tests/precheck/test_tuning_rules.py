@@ -1,4 +1,4 @@
-"""docs/fit-rules.md (tuning jobs) as a table: (tuning job, resource) -> findings, through the pure `evaluate_tuning`."""
+"""The tuning rules as a table: (tuning job, resource) -> findings, through `evaluate_tuning`."""
 
 from __future__ import annotations
 
