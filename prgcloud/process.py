@@ -572,8 +572,8 @@ def run_program(
             *argv,
             _env=dict(environ),
             _in=given,
-            _out=_fd_or_each_chunk(stdout),
-            _err=_fd_or_each_chunk(stderr),
+            _out=_fd_or_copy(stdout),
+            _err=_fd_or_copy(stderr),
             _bg=True,
             _bg_exc=False,
             _ok_code=_ANY_EXIT_CODE,
@@ -588,16 +588,3 @@ def run_program(
     except sh.SignalException as error:
         return 128 + abs(int(error.exit_code))
     return int(running.exit_code)
-
-
-def _fd_or_each_chunk(stream: IO[Any]) -> Any:
-    """`stream` itself when it has a file descriptor, else a callback copying every chunk to
-    it (returning None: sh stops calling a callback that returns something true)."""
-    if _has_fd(stream):
-        stream.flush()
-        return stream
-
-    def copy(chunk: str | bytes) -> None:
-        stream.write(chunk if isinstance(chunk, str) else chunk.decode("utf-8", "replace"))
-
-    return copy
