@@ -19,8 +19,10 @@ SPEC_FILE_LIMIT = 4 * 1024 * 1024
 # An access token is a few KiB at most; gcloud's property files are small INI files.
 TOKEN_FILE_LIMIT = 64 * 1024
 PROPERTIES_FILE_LIMIT = 1024 * 1024
-# How long a pipe (`--config <(envsubst < job.yaml)`) may take to deliver all of its text.
+# How long a pipe (`--config <(envsubst < job.yaml)`) may take to deliver all of its text, and
+# to say anything at all: a FIFO that nobody writes to is refused within a second.
 PIPE_SECONDS = 10.0
+PIPE_FIRST_SECONDS = 1.0
 _CHUNK = 65536
 
 
@@ -75,10 +77,18 @@ def _read_regular(fd: int, limit: int) -> bytes:
 def _read_pipe(fd: int, limit: int, seconds: float) -> bytes:
     chunks: list[bytes] = []
     size = 0
-    deadline = time.monotonic() + seconds
+    started = time.monotonic()
+    deadline = started + seconds
+    first = started + min(seconds, PIPE_FIRST_SECONDS)
     while True:
-        left = deadline - time.monotonic()
+        left = (deadline if chunks else first) - time.monotonic()
         if left <= 0 or not select.select([fd], [], [], left)[0]:
+            if not chunks:
+                raise FileRefusedError(
+                    errno.ETIMEDOUT,
+                    f"the pipe said nothing within {min(seconds, PIPE_FIRST_SECONDS):g} s "
+                    "(is anything writing to it?)",
+                )
             raise FileRefusedError(
                 errno.ETIMEDOUT, f"the pipe did not deliver all of its text within {seconds:g} s"
             )
