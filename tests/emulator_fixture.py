@@ -66,6 +66,7 @@ import urllib.request
 from collections.abc import Iterator
 
 import pytest
+from capture_server import gcloud_env
 
 from prgcloud.emulator import Emulator, Settings
 
@@ -108,27 +109,17 @@ def clean_emulator_fixture(emulator: Emulator) -> Emulator:
 
 
 def emulator_gcloud_env(url: str, directory: str) -> dict[str, str]:
-    """The environment for gcloud against the emulator at `url`, its files in `directory`."""
+    """The environment for gcloud against the emulator at `url`, its files in `directory`.
+
+    The one isolated gcloud environment of the suite (`capture_server.gcloud_env`), pointed at
+    the emulator, with the emulator's token.
+    """
     token_file = os.path.join(directory, "access-token")
     with open(token_file, "w", encoding="utf-8") as f:
         f.write(TOKEN)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("CLOUDSDK_", "GOOGLE_", "PRGCLOUD_")) and key != "GCE_METADATA_HOST"
-    }
-    env.update(
-        CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM=url,
-        CLOUDSDK_AUTH_ACCESS_TOKEN_FILE=token_file,
-        CLOUDSDK_CONFIG=os.path.join(directory, "config"),
-        CLOUDSDK_CORE_DISABLE_PROMPTS="1",
-        CLOUDSDK_CORE_DISABLE_USAGE_REPORTING="1",
-        CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK="1",
-        # never ask a metadata server for credentials; there is none
-        GCE_METADATA_HOST="127.0.0.1:9",
-        NO_GCE_CHECK="True",
+    return gcloud_env(
+        server_url=url, config_dir=os.path.join(directory, "config"), token_file=token_file
     )
-    return env
 
 
 @pytest.fixture(name="gcloud_env")
