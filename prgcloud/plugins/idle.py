@@ -30,7 +30,7 @@ from prgcloud.commands import arguments
 from prgcloud.durations import parse_duration
 from prgcloud.environment import Environment
 from prgcloud.errors import BadInputError, PrecheckFailedError, PrgcloudError
-from prgcloud.gcloud_config import aiplatform_endpoint, load_properties
+from prgcloud.gcloud_config import aiplatform_endpoint
 from prgcloud.request import Identity
 
 USAGE = (
@@ -78,9 +78,7 @@ def parse_args(
     def flag(name: str) -> str | None:
         return arguments.flag(namespace, name)  # type: ignore[no-any-return]
 
-    properties = load_properties(
-        environ, configuration=flag("--configuration"), overrides=parse.property_overrides(flag)
-    )
+    properties = parse.gcloud_properties(environ, flag)  # every layer, as gcloud reads them
     project, region, problems = parse.resolve_location(flag("--region"), properties, training=False)
     idle_for = DEFAULT_IDLE_FOR
     text = flag("--idle-for")
