@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from prgcloud import exit_codes, vertex
+from prgcloud import exit_codes, sdk, vertex
 from prgcloud.errors import PrecheckFailedError
 
 from .conftest import (
@@ -38,6 +38,13 @@ RESOURCE = {
 }
 # Quick enough for tests; the production defaults only stretch these numbers.
 FAST = vertex.Budget(total=3.0, attempt=1.0, token=2.0, retries=2, backoff=0.05)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _sdk_imported() -> None:
+    """The SDK's client imported up front: the small budgets below time the API, not an
+    import that a loaded machine can stretch past them."""
+    sdk.client_class({})
 
 
 def read(
