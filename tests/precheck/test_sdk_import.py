@@ -140,6 +140,9 @@ CLI_READ = """
 import json, sys
 from prgcloud import cli
 from prgcloud import sdk
+def stop(status):  # console_main ends with os._exit; here the process must live to report
+    raise SystemExit(status)
+cli._exit = stop
 sys.argv = ["prgcloud", "ai", "persistent-resources", "capacity", "res", "--project=p",
             "--region=us-central1", "--format=json"]
 try:
