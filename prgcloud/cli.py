@@ -167,37 +167,52 @@ def console_main() -> NoReturn:
       once, each `finally` runs, nothing is sent;
     - from just before the generated config file is written until gcloud has exited and the
       file is removed: the signal is passed on to gcloud (`process.guarded`), then unwinds;
-    - once the outcome is known: prgcloud exits at once with it (gcloud's own code).
+    - a second signal while the first unwinds, or any once the outcome is known: prgcloud
+      exits at once, with the first one's code or the outcome (gcloud's own code).
     The exit itself skips the interpreter's teardown, once stdout and stderr are flushed.
     """
+    global _outcome
     # A closed pipe (`prgcloud ... | head`) should end quietly, as gcloud does.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    # SIGTERM and SIGHUP unwind like Ctrl-C (gcloud is stopped, temporary files removed), then
-    # exit with the conventional 128 + N. A signal ignored from the start stays ignored, as in
-    # a shell (`nohup prgcloud ...`).
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(signum) == signal.SIG_DFL:
-            signal.signal(signum, _terminate)
-    process.keep_handlers_prompt()  # even in the middle of a blocking read or wait
-    # This process is prgcloud's own: it may import the SDK's client the fast way, which
-    # leaves package `__init__`s that nothing here needs un-run (library callers never do).
-    from prgcloud import sdk
-
-    sdk.allow_fast_import()
-    status = exit_codes.INTERRUPTED
     try:
-        status = main(sys.argv[1:])
-    except _SignalExit as stop:
-        status = stop.status
-        _say(f"ERROR: (prgcloud) {stop.what}.\n")
-    except KeyboardInterrupt:  # Ctrl-C on the way out, after main's own handler
-        status = exit_codes.INTERRUPTED
-    finally:
-        # The outcome is decided: a signal now ends the process at once, with that outcome.
+        # SIGTERM and SIGHUP unwind like Ctrl-C (gcloud is stopped, temporary files removed),
+        # then exit with the conventional 128 + N. A signal ignored from the start stays
+        # ignored, as in a shell (`nohup prgcloud ...`).
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            if signal.getsignal(signum) != signal.SIG_IGN:
-                signal.signal(signum, lambda signum, frame: os._exit(status))
-    _exit(status)
+            if signal.getsignal(signum) in (signal.SIG_DFL, signal.default_int_handler):
+                signal.signal(signum, _on_signal)
+        process.keep_handlers_prompt()  # even in the middle of a blocking read or wait
+        # This process is prgcloud's own: it may import the SDK's client the fast way, which
+        # leaves package `__init__`s that nothing here needs un-run (library callers never do).
+        from prgcloud import sdk
+
+        sdk.allow_fast_import()
+        _outcome = main(sys.argv[1:])
+    except _SignalExit as stop:
+        _outcome = stop.status
+        _say(f"ERROR: (prgcloud) {stop.what}.\n")
+    except KeyboardInterrupt:  # Ctrl-C outside main's own handler
+        _outcome = exit_codes.INTERRUPTED
+    _exit(_outcome)
+
+
+# The exit status once it is known, and that of the signal being unwound: from then on, a
+# signal ends the process at once (raising again could interrupt the unwinding, or the exit).
+_outcome: int | None = None
+_unwinding: int | None = None
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    """SIGINT, SIGTERM and SIGHUP outside `process.guarded`: unwind once, then exit at once."""
+    global _unwinding
+    if _outcome is not None:
+        os._exit(_outcome)
+    if _unwinding is not None:
+        os._exit(_unwinding)
+    _unwinding = 128 + signum
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise _SignalExit(signum)
 
 
 class _SignalExit(SystemExit):
@@ -207,10 +222,6 @@ class _SignalExit(SystemExit):
         super().__init__(128 + signum)
         self.status = 128 + signum
         self.what = "hung up (SIGHUP)" if signum == signal.SIGHUP else "terminated (SIGTERM)"
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise _SignalExit(signum)
 
 
 def _say(text: str) -> None:
