@@ -338,43 +338,46 @@ def _pool_findings(
             load[rp.index] = load.get(rp.index, 0) + pool.asked
     findings += _replica_findings(job_pools, chosen, load, label)
 
-    reports: list[PoolReport] = []
-    for pool in job_pools:
-        if not pool.key:
-            reports.append(PoolReport(pool.index, True, {}, 0))
-        elif pool.index in chosen:
-            rp = chosen[pool.index]
-            reports.append(
-                PoolReport(
-                    index=pool.index,
-                    placeholder=False,
-                    key=pool.key,
-                    asked=pool.asked,
-                    resource_pool=rp.id,
-                    load=load[rp.index],
-                    free=rp.free,
-                    ceiling=rp.ceiling,
-                    used=rp.used,
-                )
-            )
-        else:
-            nearest, differs = unmatched[pool.index]
-            reports.append(
-                PoolReport(
-                    index=pool.index,
-                    placeholder=False,
-                    key=pool.key,
-                    asked=pool.asked,
-                    nearest=nearest.id if nearest else None,
-                    differs=differs,
-                    load=pool.asked,
-                    free=nearest.free if nearest else None,
-                    ceiling=nearest.ceiling if nearest else None,
-                    used=nearest.used if nearest else None,
-                )
-            )
+    reports = [_pool_report(pool, chosen, load, unmatched) for pool in job_pools]
     assignment = {index: rp.id for index, rp in sorted(chosen.items())}
     return findings, assignment, reports
+
+
+def _pool_report(
+    pool: _JobPool,
+    chosen: Mapping[int, _ResourcePool],
+    load: Mapping[int, int],
+    unmatched: Mapping[int, tuple[_ResourcePool | None, tuple[str, ...]]],
+) -> PoolReport:
+    """Where one worker pool lands: its resource pool, or the nearest one and what differs."""
+    if not pool.key:
+        return PoolReport(pool.index, True, {}, 0)
+    if pool.index in chosen:
+        rp = chosen[pool.index]
+        return PoolReport(
+            index=pool.index,
+            placeholder=False,
+            key=pool.key,
+            asked=pool.asked,
+            resource_pool=rp.id,
+            load=load[rp.index],
+            free=rp.free,
+            ceiling=rp.ceiling,
+            used=rp.used,
+        )
+    nearest, differs = unmatched[pool.index]
+    return PoolReport(
+        index=pool.index,
+        placeholder=False,
+        key=pool.key,
+        asked=pool.asked,
+        nearest=nearest.id if nearest else None,
+        differs=differs,
+        load=pool.asked,
+        free=nearest.free if nearest else None,
+        ceiling=nearest.ceiling if nearest else None,
+        used=nearest.used if nearest else None,
+    )
 
 
 def _differing(asked: Mapping[str, Any], offered: Mapping[str, Any]) -> tuple[str, ...]:
@@ -632,68 +635,80 @@ def _replica_findings(
             groups.setdefault(rp.index, []).append(pool)
             resource_pools[rp.index] = rp
     for rp_index in sorted(groups):
-        rp = resource_pools[rp_index]
-        members = groups[rp_index]
-        asked = load[rp_index]
-        indices = [p.index for p in members]
-        who = _pools_phrase(indices)
-        others = asked - members[-1].asked
+        rp, members, asked = resource_pools[rp_index], groups[rp_index], load[rp_index]
         if asked > rp.ceiling:
-            room = max(0, rp.ceiling - others)
-            target = (
-                f"replica-count={room} in worker pool {members[-1].index}"
-                if room
-                else f"fewer replicas across worker pools {_listed(indices)}"
-            )
-            fix = (
-                f"ask for at most {_replicas(rp.ceiling)} in resource pool {rp.id!r} "
-                f"({target}), or raise the pool's replica count or autoscaling maximum"
-            )
-            if rp.ceiling < len(members):  # each worker pool asks for one replica at least
-                fix = (
-                    f"resource pool {rp.id!r} holds {_replicas(rp.ceiling)}, fewer than the "
-                    f"{len(members)} worker pools assigned to it need (one each): raise the "
-                    "pool's replica count or autoscaling maximum, or use another persistent "
-                    "resource"
-                )
-            yield Finding(
-                severity="block",
-                code="exceeds-ceiling",
-                pool=members[0].index,
-                field="replicaCount",
-                asked=asked,
-                offered=rp.ceiling,
-                message=f"{who} for {_replicas(asked)} of resource pool {rp.id!r} of {label}, "
-                f"which never holds more than {rp.ceiling}: this can never fit.",
-                fix=fix,
-            )
+            yield _ceiling_finding(rp, members, asked, label)
         elif asked > rp.free:
-            if rp.free < len(members):  # not even one replica each: only waiting helps
-                fix = (
-                    f"cancel a job that holds replicas of resource pool {rp.id!r}, "
-                    "or wait with --wait-for-capacity"
-                )
-            elif len(members) == 1:
-                fix = (
-                    f"replica-count={rp.free} in worker pool {members[0].index}, "
-                    "or wait with --wait-for-capacity"
-                )
-            else:
-                fix = (
-                    f"ask for at most {_replicas(rp.free)} in worker pools {_listed(indices)} "
-                    "together, or wait with --wait-for-capacity"
-                )
-            yield Finding(
-                severity="wait",
-                code="replicas-busy",
-                pool=members[0].index,
-                field="replicaCount",
-                asked=asked,
-                offered=rp.free,
-                message=f"{who} for {_replicas(asked)} of resource pool {rp.id!r} of {label}, "
-                f"which has {rp.free} free now ({rp.used} of {rp.ceiling} in use by other jobs).",
-                fix=fix,
-            )
+            yield _busy_finding(rp, members, asked, label)
+
+
+def _ceiling_finding(
+    rp: _ResourcePool, members: Sequence[_JobPool], asked: int, label: str
+) -> Finding:
+    """The worker pools on `rp` ask for more than it can ever hold."""
+    indices = [p.index for p in members]
+    room = max(0, rp.ceiling - (asked - members[-1].asked))
+    target = (
+        f"replica-count={room} in worker pool {members[-1].index}"
+        if room
+        else f"fewer replicas across worker pools {_listed(indices)}"
+    )
+    fix = (
+        f"ask for at most {_replicas(rp.ceiling)} in resource pool {rp.id!r} "
+        f"({target}), or raise the pool's replica count or autoscaling maximum"
+    )
+    if rp.ceiling < len(members):  # each worker pool asks for one replica at least
+        fix = (
+            f"resource pool {rp.id!r} holds {_replicas(rp.ceiling)}, fewer than the "
+            f"{len(members)} worker pools assigned to it need (one each): raise the "
+            "pool's replica count or autoscaling maximum, or use another persistent "
+            "resource"
+        )
+    return Finding(
+        severity="block",
+        code="exceeds-ceiling",
+        pool=members[0].index,
+        field="replicaCount",
+        asked=asked,
+        offered=rp.ceiling,
+        message=f"{_pools_phrase(indices)} for {_replicas(asked)} of resource pool {rp.id!r} "
+        f"of {label}, which never holds more than {rp.ceiling}: this can never fit.",
+        fix=fix,
+    )
+
+
+def _busy_finding(
+    rp: _ResourcePool, members: Sequence[_JobPool], asked: int, label: str
+) -> Finding:
+    """The worker pools on `rp` would fit it, but not while other jobs hold its replicas."""
+    indices = [p.index for p in members]
+    if rp.free < len(members):  # not even one replica each: only waiting helps
+        fix = (
+            f"cancel a job that holds replicas of resource pool {rp.id!r}, "
+            "or wait with --wait-for-capacity"
+        )
+    elif len(members) == 1:
+        fix = (
+            f"replica-count={rp.free} in worker pool {members[0].index}, "
+            "or wait with --wait-for-capacity"
+        )
+    else:
+        fix = (
+            f"ask for at most {_replicas(rp.free)} in worker pools {_listed(indices)} "
+            "together, or wait with --wait-for-capacity"
+        )
+    return Finding(
+        severity="wait",
+        code="replicas-busy",
+        pool=members[0].index,
+        field="replicaCount",
+        asked=asked,
+        offered=rp.free,
+        message=f"{_pools_phrase(indices)} for {_replicas(asked)} of resource pool {rp.id!r} "
+        f"of {label}, which has {rp.free} free now ({rp.used} of {rp.ceiling} in use by "
+        "other jobs).",
+        fix=fix,
+    )
 
 
 # --- 4. network and CMEK ----------------------------------------------------------------
@@ -746,6 +761,15 @@ def _warnings(
     job_pools: Sequence[_JobPool],
     label: str,
 ) -> Iterable[Finding]:
+    yield from _account_warnings(spec, resource, label)
+    yield from _runtime_warnings(resource, label)
+    yield from _job_pool_warnings(job_pools, label)
+    yield from _ip_range_warnings(spec, resource, label)
+
+
+def _account_warnings(
+    spec: Mapping[str, Any], resource: Mapping[str, Any], label: str
+) -> Iterable[Finding]:
     runtime = _mapping(resource.get("resourceRuntimeSpec"))
     accounts = _mapping(runtime.get("serviceAccountSpec"))
     enforced = bool(accounts.get("enableCustomServiceAccount"))
@@ -776,6 +800,10 @@ def _warnings(
             "enable custom service accounts; the job may run as the resource's default account.",
             fix="remove --service-account, or enable custom service accounts on the resource",
         )
+
+
+def _runtime_warnings(resource: Mapping[str, Any], label: str) -> Iterable[Finding]:
+    runtime = _mapping(resource.get("resourceRuntimeSpec"))
     if "raySpec" in runtime:
         yield Finding(
             severity="warn",
@@ -788,6 +816,9 @@ def _warnings(
             "plain resource.",
             fix="use a persistent resource without Ray for custom jobs",
         )
+
+
+def _job_pool_warnings(job_pools: Sequence[_JobPool], label: str) -> Iterable[Finding]:
     first = next((p for p in job_pools if p.index == 0), None)
     if first is not None and first.asked > 1:
         yield Finding(
@@ -816,6 +847,11 @@ def _warnings(
                 "the resource's own machines are used, so it may be ignored or rejected.",
                 fix=f"remove reservationAffinity from worker pool {pool.index}",
             )
+
+
+def _ip_range_warnings(
+    spec: Mapping[str, Any], resource: Mapping[str, Any], label: str
+) -> Iterable[Finding]:
     asked_ranges = sorted(str(r) for r in spec.get("reservedIpRanges") or [])
     offered_ranges = sorted(str(r) for r in resource.get("reservedIpRanges") or [])
     if asked_ranges != offered_ranges:
