@@ -5,6 +5,11 @@ Precedence, highest first: the command's flags (`--project`, `--region`, ...), t
 (`$CLOUDSDK_CONFIG/configurations/config_<NAME>`; the name from `--configuration`, else
 `CLOUDSDK_ACTIVE_CONFIG_NAME`, else the `active_config` file, else `default`), and last the
 installation's `properties` file.
+
+One quirk of gcloud's is kept: when nothing names a configuration and there is no
+`active_config` file at all, gcloud (re)creates `config_default` from the legacy
+`$CLOUDSDK_CONFIG/properties` file (empty when there is none) before it reads it, so whatever
+`config_default` held is not what gcloud uses.
 """
 
 from __future__ import annotations
@@ -74,6 +79,19 @@ def active_configuration_name(environ: Mapping[str, str], flag: str | None = Non
     return name or "default"
 
 
+def _configuration_file(directory: str, name: str, *, named: bool) -> str:
+    """The file whose values gcloud will use as the configuration `name`'s.
+
+    Without a name from a flag or the environment and without an `active_config` file, gcloud
+    first writes the legacy `properties` file's text over `config_default` (see the module's
+    docstring): its values are the legacy file's. `named`: a flag or the environment named it.
+    """
+    activator = os.path.join(directory, "active_config")
+    if not named and not os.path.lexists(activator):
+        return os.path.join(directory, "properties")
+    return os.path.join(directory, "configurations", f"config_{name}")
+
+
 def read_properties_file(path: str) -> dict[str, str]:
     """An INI file of gcloud properties as {"section/name": value}; missing file -> {}."""
     parser = configparser.RawConfigParser()
@@ -118,7 +136,9 @@ def load_properties(
     directory = config_dir(environ)
     name = active_configuration_name(environ, configuration)
     configuration_values = read_properties_file(
-        os.path.join(directory, "configurations", f"config_{name}")
+        _configuration_file(
+            directory, name, named=bool(configuration or environ.get("CLOUDSDK_ACTIVE_CONFIG_NAME"))
+        )
     )
     installation = read_properties_file(os.path.join(sdk_root, "properties")) if sdk_root else {}
     return Properties(

@@ -6,10 +6,12 @@ configuration never leaks in.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from capture_server import gcloud_env
 
 from prgcloud.errors import BadInputError
 from prgcloud.gcloud_config import (
@@ -33,6 +35,11 @@ def gcloud_dir(tmp_path: Path) -> Path:
 
 def write_configuration(gcloud_dir: Path, name: str, text: str) -> None:
     (gcloud_dir / "configurations" / f"config_{name}").write_text(text, encoding="utf-8")
+
+
+def activate(gcloud_dir: Path, name: str) -> None:
+    """Write `active_config` as `gcloud config configurations activate` does."""
+    (gcloud_dir / "active_config").write_text(name, encoding="utf-8")
 
 
 @pytest.mark.parametrize(
@@ -92,6 +99,7 @@ def test_properties_are_read_through_every_layer(gcloud_dir: Path, tmp_path: Pat
         "default",
         "[core]\nproject = file-project\naccount = me@example.com\n[ai]\nregion = europe-west4\n",
     )
+    activate(gcloud_dir, "default")
     sdk_root = tmp_path / "sdk"
     sdk_root.mkdir()
     (sdk_root / "properties").write_text(
@@ -292,6 +300,7 @@ def test_a_configuration_file_is_read_within_bounds(
     gcloud_dir: Path, make: Callable[[Path], object], said: str
 ) -> None:
     make(gcloud_dir / "configurations" / "config_default")
+    activate(gcloud_dir, "default")
     with pytest.raises(BadInputError, match=said) as caught:
         load_properties({"CLOUDSDK_CONFIG": str(gcloud_dir)})
     assert caught.value.exit_code == 2
@@ -301,3 +310,79 @@ def test_an_active_config_that_is_not_a_file_is_bad_input(gcloud_dir: Path) -> N
     (gcloud_dir / "active_config").mkdir()
     with pytest.raises(BadInputError, match="active_config cannot be read"):
         load_properties({"CLOUDSDK_CONFIG": str(gcloud_dir)})
+
+
+def test_without_an_active_config_file_config_default_is_not_what_gcloud_reads(
+    gcloud_dir: Path,
+) -> None:
+    # gcloud rewrites config_default from the legacy properties file before reading it.
+    write_configuration(gcloud_dir, "default", "[core]\nproject = stale-default\n")
+
+    assert load_properties({"CLOUDSDK_CONFIG": str(gcloud_dir)}).get("core/project") is None
+
+
+def test_without_an_active_config_file_the_legacy_properties_are_the_configuration(
+    gcloud_dir: Path,
+) -> None:
+    write_configuration(gcloud_dir, "default", "[core]\nproject = stale-default\n")
+    (gcloud_dir / "properties").write_text("[core]\nproject = legacy\n", encoding="utf-8")
+
+    assert load_properties({"CLOUDSDK_CONFIG": str(gcloud_dir)}).get("core/project") == "legacy"
+
+
+@pytest.mark.parametrize(
+    "named",
+    [
+        pytest.param({"configuration": "default"}, id="by-the-configuration-flag"),
+        pytest.param({"environ": {"CLOUDSDK_ACTIVE_CONFIG_NAME": "default"}}, id="by-the-variable"),
+    ],
+)
+def test_config_default_named_outright_is_read_without_an_active_config_file(
+    gcloud_dir: Path, named: dict[str, object]
+) -> None:
+    write_configuration(gcloud_dir, "default", "[core]\nproject = p-default\n")
+    environ = {"CLOUDSDK_CONFIG": str(gcloud_dir), **named.get("environ", {})}  # type: ignore[dict-item]
+
+    properties = load_properties(environ, configuration=named.get("configuration"))  # type: ignore[arg-type]
+
+    assert properties.get("core/project") == "p-default"
+
+
+@pytest.mark.gcloud
+@pytest.mark.parametrize(
+    ("active_config", "legacy", "default"),
+    [
+        pytest.param(None, None, "p-default", id="no-active-config"),
+        pytest.param(None, "p-legacy", "p-default", id="no-active-config-but-legacy-properties"),
+        pytest.param("", None, "p-default", id="an-empty-active-config"),
+        pytest.param("default", "p-legacy", "p-default", id="active-config-default"),
+    ],
+)
+def test_the_project_is_the_one_the_real_gcloud_reads(
+    gcloud_dir: Path,
+    tmp_path: Path,
+    active_config: str | None,
+    legacy: str | None,
+    default: str,
+) -> None:
+    write_configuration(gcloud_dir, "default", f"[core]\nproject = {default}\n")
+    if legacy is not None:
+        (gcloud_dir / "properties").write_text(f"[core]\nproject = {legacy}\n", encoding="utf-8")
+    if active_config is not None:
+        (gcloud_dir / "active_config").write_text(active_config, encoding="utf-8")
+    token = tmp_path / "token"
+    token.write_text("t", encoding="utf-8")
+    environ = gcloud_env(
+        server_url="http://127.0.0.1:9/", config_dir=str(gcloud_dir), token_file=str(token)
+    )
+    ours = load_properties(environ).get("core/project")
+
+    result = subprocess.run(
+        ["gcloud", "config", "get-value", "core/project"],
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert (ours or "") == result.stdout.strip()

@@ -634,21 +634,21 @@ OTHER_CONFIG = "[core]\nproject = other-p\n[ai]\nregion = asia-east1\n"
         pytest.param(
             [],
             {},
-            {"configurations/config_default": DEFAULT_CONFIG},
+            {"active_config": "default", "configurations/config_default": DEFAULT_CONFIG},
             ("file-p", "europe-west4"),
             id="default-configuration",
         ),
         pytest.param(
             [],
             {"CLOUDSDK_CORE_PROJECT": "env-p"},
-            {"configurations/config_default": DEFAULT_CONFIG},
+            {"active_config": "default", "configurations/config_default": DEFAULT_CONFIG},
             ("env-p", "europe-west4"),
             id="environment-beats-configuration",
         ),
         pytest.param(
             ["--project=flag-p", "--region=us-west1"],
             {"CLOUDSDK_CORE_PROJECT": "env-p", "CLOUDSDK_AI_REGION": "us-east1"},
-            {"configurations/config_default": DEFAULT_CONFIG},
+            {"active_config": "default", "configurations/config_default": DEFAULT_CONFIG},
             ("flag-p", "us-west1"),
             id="flags-beat-environment",
         ),
@@ -693,7 +693,7 @@ OTHER_CONFIG = "[core]\nproject = other-p\n[ai]\nregion = asia-east1\n"
         pytest.param(
             ["--region=projects/full-p/locations/us-west1"],
             {},
-            {"configurations/config_default": DEFAULT_CONFIG},
+            {"active_config": "default", "configurations/config_default": DEFAULT_CONFIG},
             ("full-p", "us-west1"),
             id="a-full-region-name-beats-the-configuration",
         ),
@@ -707,7 +707,7 @@ OTHER_CONFIG = "[core]\nproject = other-p\n[ai]\nregion = asia-east1\n"
         pytest.param(
             ["--region=us-west1"],
             {"CLOUDSDK_AI_REGION": "projects/env-p/locations/us-east1"},
-            {"configurations/config_default": DEFAULT_CONFIG},
+            {"active_config": "default", "configurations/config_default": DEFAULT_CONFIG},
             ("file-p", "us-west1"),
             id="the-region-flag-beats-a-full-name-property-whole",
         ),
@@ -771,8 +771,9 @@ def test_the_endpoint_is_gclouds(
     parse: Parse, workdir: Path, env: dict[str, str], gcloud_file: str | None, endpoint: str
 ) -> None:
     if gcloud_file:
-        path = workdir.parent / "gcloud" / "configurations" / "config_default"
-        path.write_text(gcloud_file, encoding="utf-8")
+        gcloud_dir = workdir.parent / "gcloud"
+        (gcloud_dir / "configurations" / "config_default").write_text(gcloud_file, encoding="utf-8")
+        (gcloud_dir / "active_config").write_text("default", encoding="utf-8")
 
     request = parse(*P, POOL, env=env)
 
