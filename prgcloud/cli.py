@@ -2,8 +2,9 @@
 
 This is the only module that prints an error or decides an exit status. Each verb lives in
 `prgcloud/commands/<verb>.py` and exposes `run(argv, env) -> int`; they are imported only
-when chosen, so `--dry-run` never pays for the Vertex AI SDK. Then come plugins: `prgcloud
-NAME ARGS...` runs an executable `prgcloud-NAME` (`prgcloud.plugins`). Any other command is
+when chosen, so `--dry-run` never pays for the Vertex AI SDK. Then come gcloud's own
+commands, then plugins: `prgcloud NAME ARGS...` runs an executable `prgcloud-NAME`
+(`prgcloud.plugins`) when NAME is not a gcloud command. Any other command is
 gcloud's: prgcloud is a drop-in, so it runs gcloud with the same arguments, stdin, output and
 exit code.
 """
@@ -137,10 +138,21 @@ def main(argv: Sequence[str], env: Environment | None = None) -> int:
 
 
 def _plugin(word: str, env: Environment) -> str | None:
-    """The `prgcloud-WORD` plugin to run for `prgcloud WORD ...`, if there is one."""
-    from prgcloud import plugins
+    """The `prgcloud-WORD` plugin to run for `prgcloud WORD ...`, if there is one.
 
-    return plugins.find(word, env.environ)
+    gcloud's own commands come first: a `prgcloud-config` never runs for `prgcloud config`.
+    """
+    from prgcloud import plugins
+    from prgcloud.errors import GcloudNotFoundError
+
+    path = plugins.find(word, env.environ)
+    if path is None:
+        return None
+    try:
+        gcloud = process.find_gcloud(env.environ)
+    except GcloudNotFoundError:
+        return path  # no gcloud to defer to
+    return None if plugins.is_gcloud_command(word, gcloud) else path
 
 
 def _run_plugin(path: str, args: Sequence[str], env: Environment, *, this_process: bool) -> int:

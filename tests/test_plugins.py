@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -169,16 +170,53 @@ def test_prgcloud_s_own_verbs_come_before_plugins(
     assert not (tmp_path / "plugin.json").exists()
 
 
-def test_plugins_come_before_gcloud_and_gcloud_gets_the_rest(
+def test_gclouds_own_commands_come_before_plugins_and_plugins_before_the_rest(
     environ: dict[str, str], plugin_bin: Path, tmp_path: Path
 ) -> None:
     fake = FakeGcloud.install(tmp_path)
+    (tmp_path / "lib" / "surface" / "config").mkdir(parents=True)  # the fake's SDK knows `config`
     environ = fake.environ(environ)
     executable(plugin_bin / "prgcloud-config", RECORDER.format(python=sys.executable))
+
     assert run_cli(["config", "list"], environ, tmp_path)[0] == 0
-    assert log(tmp_path)["argv"] == ["list"]
+    assert fake.calls == [["config", "list"]]
+    assert not (tmp_path / "plugin.json").exists()
+
+    assert run_cli(["hello", "there"], environ, tmp_path)[0] == 0
+    assert log(tmp_path)["argv"] == ["there"]
     assert run_cli(["projects", "list"], environ, tmp_path)[0] == 0
-    assert fake.calls == [["projects", "list"]]
+    assert fake.calls == [["config", "list"], ["projects", "list"]]
+
+
+@pytest.mark.parametrize(
+    ("word", "known"),
+    [
+        pytest.param("config", True, id="a-group"),
+        pytest.param("ai", True, id="the-ai-group"),
+        pytest.param("access-approval", True, id="a-dashed-group"),
+        pytest.param("beta", True, id="a-release-track"),
+        pytest.param("idle", False, id="prgclouds-own-plugin"),
+        pytest.param("hello", False, id="an-unknown-word"),
+    ],
+)
+def test_the_installed_gclouds_commands_are_known(word: str, known: bool) -> None:
+    gcloud = shutil.which("gcloud")
+    assert gcloud is not None
+    assert plugins.is_gcloud_command(word, gcloud) is known
+
+
+def test_the_plugin_list_says_a_plugin_named_like_a_gcloud_command_never_runs(
+    environ: dict[str, str], plugin_bin: Path, tmp_path: Path
+) -> None:
+    fake = FakeGcloud.install(tmp_path)
+    (tmp_path / "lib" / "surface" / "config").mkdir(parents=True)
+    executable(plugin_bin / "prgcloud-config", RECORDER.format(python=sys.executable))
+
+    status, out, _ = run_cli(["plugin", "list"], fake.environ(environ), tmp_path)
+
+    assert status == 0
+    line = next(line for line in out.splitlines() if line.startswith("config "))
+    assert "never runs: `prgcloud config` is gcloud's command" in line
 
 
 def test_a_plugin_that_cannot_be_run_is_exit_126(environ: dict[str, str], tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 One line per plugin found (name, path), in name order; a second `prgcloud-NAME` later on the
 search path is listed too, marked as shadowed by the one that runs. A plugin named like one
-of prgcloud's own commands never runs, and says so.
+of prgcloud's own commands, or like one of gcloud's, never runs, and says so.
 """
 
 from __future__ import annotations
@@ -32,11 +32,24 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
         )
         return exit_codes.OK
     width = max(len(plugin.name) for plugin in found)
+    gcloud = _gcloud(env)
     for plugin in found:
         note = ""
         if plugin.name in OWN_COMMANDS:
             note = f"  (never runs: `prgcloud {plugin.name}` is prgcloud's own command)"
+        elif gcloud and plugins.is_gcloud_command(plugin.name, gcloud):
+            note = f"  (never runs: `prgcloud {plugin.name}` is gcloud's command)"
         elif plugin.shadowed_by:
             note = f"  (shadowed by {plugin.shadowed_by})"
         env.stdout.write(f"{plugin.name:<{width}}  {plugin.path}{note}\n")
     return exit_codes.OK
+
+
+def _gcloud(env: Environment) -> str | None:
+    from prgcloud import process
+    from prgcloud.errors import GcloudNotFoundError
+
+    try:
+        return process.find_gcloud(env.environ)
+    except GcloudNotFoundError:
+        return None

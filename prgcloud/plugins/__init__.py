@@ -1,10 +1,12 @@
 """Plugins: an executable `prgcloud-NAME` makes `prgcloud NAME ARGS...`, as git and kubectl do.
 
-`prgcloud NAME` runs the plugin when NAME is not one of prgcloud's own commands; a plugin
-comes before gcloud, so any other command still reaches gcloud. Plugins are looked for in
-the absolute directories of PATH, in order, then in prgcloud's own `bin/` (where the ones
-shipped with prgcloud live, e.g. `prgcloud-idle`). A relative PATH entry (`.`, an empty
-entry) is skipped: as for policy hooks, the current directory never supplies code.
+`prgcloud NAME` runs the plugin when NAME is neither one of prgcloud's own commands nor one of
+gcloud's (a command group or command of the installed gcloud, e.g. `config`): prgcloud is a
+drop-in for gcloud, so a file on PATH must not change what a gcloud command does. Plugins
+are looked for in the absolute directories of PATH, in order, then in prgcloud's own `bin/`
+(where the ones shipped with prgcloud live, e.g. `prgcloud-idle`). A relative PATH entry
+(`.`, an empty entry) is skipped: as for policy hooks, the current directory never supplies
+code.
 
 The modules of this package are the plugins prgcloud ships (`idle`); `bin/prgcloud-NAME`
 runs `prgcloud.plugins.NAME` through the same launcher as `bin/prgcloud`.
@@ -73,6 +75,22 @@ def find(name: str, environ: Mapping[str, str]) -> str | None:
         if _executable(path):
             return path
     return None
+
+
+def is_gcloud_command(word: str, gcloud: str) -> bool:
+    """Whether `gcloud WORD` is one of the installed gcloud's own top-level commands or groups.
+
+    `gcloud` is the path of the gcloud executable; its SDK root's `lib/surface` holds one
+    directory or module per top-level group or command (`-` in a name is `_` there). A gcloud
+    that is not laid out as the Cloud SDK is (a wrapper script) has none to compare against.
+    """
+    surface = os.path.join(
+        os.path.dirname(os.path.dirname(os.path.realpath(gcloud))), "lib", "surface"
+    )
+    module = word.replace("-", "_")
+    return os.path.isdir(os.path.join(surface, module)) or os.path.isfile(
+        os.path.join(surface, module + ".py")
+    )
 
 
 def find_all(environ: Mapping[str, str]) -> list[Plugin]:
