@@ -118,7 +118,9 @@ def test_bad_lines_are_all_listed_and_nothing_is_sent(
     status, _out, err = run(tmp_path, environ, lines, f"--persistent-resource-id={RID}")
 
     assert status == 2, err
-    assert "line 4: " in err and "line 5: " in err and "line 6: " in err
+    assert "line 4: " in err
+    assert "line 5: " in err
+    assert "line 6: " in err
     assert "line 2:" not in err
     assert "3 bad lines in the batch; nothing was sent." in err
     assert jobs(cluster) == []
@@ -133,19 +135,15 @@ def test_replicas_are_counted_together_and_a_batch_that_overcommits_sends_nothin
     assert status == 3, err
     assert "1 of 3 jobs do not fit" in err
     assert "line 3 ('c')" in err
-    assert "line 1 (" not in err and "line 2 (" not in err
+    assert "line 1 (" not in err
+    assert "line 2 (" not in err
     assert jobs(cluster) == []
 
 
 def test_a_throttled_submission_is_waited_out_and_retried(
     tmp_path: Path, environ: dict[str, str], cluster: Emulator
 ) -> None:
-    cluster.fail(
-        "RESOURCE_EXHAUSTED",
-        method="POST",
-        name=f"projects/{PROJECT}/locations/{REGION}/customJobs",
-        times=2,
-    )
+    cluster.throttle_job_creations(f"projects/{PROJECT}/locations/{REGION}", times=2)
     lines = [job_line("a"), job_line("b")]
     status, out, err = run(
         tmp_path, environ, lines, f"--persistent-resource-id={RID}", "--format=json"
