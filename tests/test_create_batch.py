@@ -273,3 +273,21 @@ def sent_lines(manifest: Path) -> int:
     if not manifest.exists():
         return 0
     return sum('"event": "sent"' in line for line in manifest.read_text().splitlines())
+
+
+def test_the_library_mirrors_the_command(
+    tmp_path: Path, environ: dict[str, str], cluster: Emulator
+) -> None:
+    from prgcloud import api
+    from prgcloud.errors import DoesNotFitError
+
+    text = "\n".join([job_line("a", 3), job_line("b", 1)]) + "\n"
+    args = [f"--persistent-resource-id={RID}"]
+    planned = api.create_batch(text, args, dry_run="shell", environ=environ, cwd=str(tmp_path))
+    assert [o.status for o in planned.outcomes] == ["planned", "planned"]
+    assert [o.placements[0].free_after for o in planned.outcomes] == [1, 0]
+    with pytest.raises(DoesNotFitError, match=r"\(line 3\)"):
+        api.create_batch(text + job_line("c", 1), args, environ=environ, cwd=str(tmp_path))
+    sent = api.create_batch(text, args, environ=environ, cwd=str(tmp_path))
+    assert sent.to_json()["counts"] == {"submitted": 2}
+    assert names(cluster) == ["a", "b"]
