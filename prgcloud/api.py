@@ -15,6 +15,7 @@
     prgcloud.dry_run(request)         # the shell snippet `--dry-run` prints
     prgcloud.check(request)           # Verdict; raises DoesNotFitError / PrecheckFailedError
     prgcloud.submit(request)          # pre-check, then gcloud; returns gcloud's exit code
+    prgcloud.api.create_batch(text)   # a sweep: one line per job (`create-batch FILE`)
 
 Every function takes the same arguments the CLI reads, with the same meaning; errors are the
 `prgcloud.errors` classes, whose `exit_code` is what the CLI would exit with. Nothing here
@@ -33,6 +34,7 @@ from prgcloud import parse
 from prgcloud.request import JobRequest
 
 if TYPE_CHECKING:
+    from prgcloud.batch_run import BatchResult
     from prgcloud.precheck import Verdict
     from prgcloud.waiting import WaitProgress
 
@@ -235,4 +237,56 @@ def submit(
         stderr.write(f"WARNING: (prgcloud) policy {name}: {line}\n")
     return submission.submit(
         request, environ, stdin=sys.stdin, stdout=stdout or sys.stdout, stderr=stderr
+    )
+
+
+def create_batch(
+    text: str,
+    args: Sequence[str] = (),
+    *,
+    max_rate: int | None = None,
+    keep_going: bool = False,
+    manifest: str | None = None,
+    dry_run: str | None = None,
+    wait_for_capacity: float | None = None,
+    track: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    on_progress: Callable[[str], None] | None = None,
+) -> BatchResult:
+    """`create-batch`: every line of `text` (with `args` added) is one job; submit them all.
+
+    As the command does: every line is validated first (BadInputError lists every bad line),
+    the replicas of all jobs are counted together against each persistent resource read
+    once (DoesNotFitError names the jobs that do not fit, unless `wait_for_capacity`
+    seconds are given), the policy hooks see every job (PolicyRefusedError), and nothing is
+    sent until all of that passed. Then the jobs go in file order, at most `max_rate` a
+    minute per region, 429s waited out; a gcloud failure stops the batch unless
+    `keep_going`. `dry_run` ("shell", "rest", "python") plans and sends nothing. Returns
+    every job's outcome (`BatchResult.to_json()` is `--format=json`); `on_progress` hears
+    the progress lines the command prints on stderr.
+    """
+    from prgcloud import batch, batch_run
+    from prgcloud.policy import run as policy
+
+    environ = dict(os.environ) if environ is None else environ
+    options = batch.BatchOptions(
+        max_rate=max_rate or batch.DEFAULT_MAX_RATE,
+        keep_going=keep_going,
+        manifest=manifest,
+        dry_run=dry_run,
+        wait_for_capacity=wait_for_capacity,
+    )
+    jobs = batch_run.parse_batch(text, list(args), environ, track=track, cwd=cwd or os.getcwd())
+
+    def consult(request: JobRequest, verdict: Verdict | None) -> None:
+        policy.gate(
+            request,
+            environ,
+            command="ai custom-jobs create",
+            persistent_resource=verdict.resource_body if verdict is not None else None,
+        )
+
+    return batch_run.run_batch(
+        jobs, options, environ, on_progress=on_progress or (lambda line: None), consult=consult
     )

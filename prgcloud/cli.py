@@ -28,6 +28,7 @@ from prgcloud.errors import PrgcloudError
 # before or between the words, as gcloud allows.
 _VERBS: dict[tuple[str, ...], str] = {
     ("ai", "custom-jobs", "create"): "create",
+    ("ai", "custom-jobs", "create-batch"): "create_batch",
     ("ai", "custom-jobs", "check"): "check",
     ("ai", "persistent-resources", "capacity"): "capacity",
 }
@@ -40,6 +41,9 @@ _SHORT_GLOBAL_FLAGS = ("-q", "-h")
 USAGE = """\
 usage: prgcloud [alpha|beta] ai custom-jobs create ARGS... [--dry-run[=shell|rest|python]]
                                 [--skip-precheck] [--wait-for-capacity[=DURATION]] [--strict]
+       prgcloud [alpha|beta] ai custom-jobs create-batch FILE [ARGS...] [--max-rate=N]
+                                [--keep-going] [--manifest=PATH] [--format=text|json]
+                                [--dry-run[=STYLE]] [--wait-for-capacity[=DURATION]]
        prgcloud [alpha|beta] ai custom-jobs check ARGS... [--format=FORMAT]
        prgcloud ai persistent-resources capacity ID [--region=R] [--project=P] [--format=FORMAT]
        prgcloud emulator start|env-init [--host H] [--port N] [--data-dir DIR]

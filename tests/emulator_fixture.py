@@ -18,6 +18,8 @@ in background threads of the test process, state in memory. Its delays are short
     emulator.fail(status="UNAVAILABLE", *, name=None, method=None, times=None, delay=0.0,
                   message=None)              any google.rpc.Code, for some or all requests;
                                              status=None with delay=N only slows them down
+    emulator.throttle_job_creations(location, times=None)   429 RESOURCE_EXHAUSTED for the
+                                             next `times` job creations in projects/P/locations/R
     emulator.clear_faults()
     emulator.persistent_resource(name) / .custom_job(name) / .custom_jobs(project, region)
                                              state as v1 REST JSON, without going through HTTP

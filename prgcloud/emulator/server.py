@@ -298,6 +298,21 @@ class Emulator:
         }.get(status or "", f"{status}.")
         return self.faults.add(Fault(status, text, method, name, times, delay))
 
+    def throttle_job_creations(self, location: str, times: int | None = None) -> Fault:
+        """Answer the next `times` job creations in `location` (`projects/P/locations/R`) with
+        429 RESOURCE_EXHAUSTED, worded like Vertex AI's per-minute submission quota."""
+        message = (
+            "Quota exceeded for quota metric 'Custom job creation requests' and limit 'Custom "
+            "job creation requests per minute per region' of service 'aiplatform.googleapis.com'."
+        )
+        return self.fail(
+            "RESOURCE_EXHAUSTED",
+            name=f"{location}/customJobs",
+            method="POST",
+            times=times,
+            message=message,
+        )
+
     def deny(self, name: str, method: str | None = "GET") -> Fault:
         """Answer requests for `name` with 403 PERMISSION_DENIED, worded as Vertex AI does."""
         collection = name.split("/")[-2] if name.count("/") >= 5 else "persistentResources"
