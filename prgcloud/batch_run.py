@@ -351,14 +351,13 @@ def _room_for(
     if job_plan.fits or name is None:
         return job_plan
     from prgcloud import waiting
-    from prgcloud.precheck.check import _LAST_POLL_SECONDS, _POLL_SECONDS
 
     reader, resource_id, _body = readers[name]
     on_progress(f"line {job.line}: waiting for capacity on {name.rsplit('/', 1)[-1]}")
     fresh: list[Tally] = []
 
     def poll(seconds_left: float) -> Verdict:
-        until = time.monotonic() + min(_POLL_SECONDS, max(seconds_left, _LAST_POLL_SECONDS))
+        until = waiting.poll_deadline(seconds_left)
         fresh[:] = [Tally(reader.get(resource_id, retry=False, until=until))]
         polled = batch.place(job.line, job.request, fresh[0])
         assert polled.verdict is not None

@@ -36,6 +36,17 @@ if TYPE_CHECKING:
 HEARTBEAT_SECONDS = 15.0
 # The longest a server's Retry-After may stretch one pause.
 _RETRY_AFTER_CAP = 5.0
+# No poll of a wait takes longer than this: one that gets no answer by then is a missed poll,
+# and the next comes a few seconds later (it also keeps the log's heartbeat regular).
+_POLL_SECONDS = 8.0
+# The poll at a wait's deadline still gets this long to answer: a wait ends within a few
+# seconds of its deadline, and the last poll is not doomed from the start.
+_LAST_POLL_SECONDS = 3.0
+
+
+def poll_deadline(seconds_left: float) -> float:
+    """The `time.monotonic()` by which one poll of a wait with `seconds_left` must answer."""
+    return time.monotonic() + min(_POLL_SECONDS, max(seconds_left, _LAST_POLL_SECONDS))
 
 
 @dataclass(frozen=True)

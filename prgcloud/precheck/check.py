@@ -8,7 +8,6 @@ the library (`prgcloud.submit`): nothing to check, a single check, or a wait for
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -20,13 +19,6 @@ from prgcloud.request import JobRequest
 
 if TYPE_CHECKING:
     from prgcloud.waiting import WaitProgress
-
-# The poll at a wait's deadline still gets this long to answer: a wait ends within a few
-# seconds of its deadline, and the last poll is not doomed from the start.
-_LAST_POLL_SECONDS = 3.0
-# No poll of a wait takes longer than this: one that gets no answer by then is a missed poll,
-# and the next comes a few seconds later (it also keeps the log's heartbeat regular).
-_POLL_SECONDS = 8.0
 
 
 class JobDoesNotFitError(DoesNotFitError):
@@ -98,7 +90,7 @@ def wait_for_fit(
     with vertex.Reader(_location(request), environ, budget) as reader:
 
         def poll(seconds_left: float) -> Verdict:
-            until = time.monotonic() + min(_POLL_SECONDS, max(seconds_left, _LAST_POLL_SECONDS))
+            until = waiting.poll_deadline(seconds_left)
             resource = reader.get(resource_id, retry=False, until=until)
             return evaluate(request.service_body, resource, strict=request.options.strict)
 
