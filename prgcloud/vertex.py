@@ -35,7 +35,12 @@ from typing import Any, TypeVar
 
 from prgcloud import credentials, sdk
 from prgcloud.durations import DurationError, parse_duration
-from prgcloud.errors import ApiUnavailableError, BadInputError, PrecheckFailedError
+from prgcloud.errors import (
+    ApiUnavailableError,
+    BadInputError,
+    NotFoundError,
+    PrecheckFailedError,
+)
 from prgcloud.request import Identity
 
 # How long one pre-check read may take in all (token, attempts, pauses), as a duration.
@@ -343,7 +348,7 @@ class _Read:
         location = self.reader.location
         described = self._describe(error)
         if isinstance(error, api.NotFound):
-            return PrecheckFailedError(
+            return NotFoundError(
                 f"persistent resource {self.resource_id!r} was not found in {location.where} "
                 f"(at {self.endpoint}). {self._listing()}Check --persistent-resource-id, "
                 "--project and --region, or create the resource with "
