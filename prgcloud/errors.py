@@ -63,6 +63,12 @@ class DoesNotFitError(PrgcloudError):
     exit_code = exit_codes.DOES_NOT_FIT
 
 
+class ResourceInUseError(PrgcloudError):
+    """Jobs run on the persistent resource that a delete or reboot would end (exit 3)."""
+
+    exit_code = exit_codes.DOES_NOT_FIT
+
+
 class PrecheckFailedError(PrgcloudError):
     """The pre-check could not be done: not found, denied, unreachable, no credentials (exit 4)."""
 

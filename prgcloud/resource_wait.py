@@ -46,6 +46,8 @@ from prgcloud.waiting import _RETRY_AFTER_CAP, Cadence, format_duration
 # to provision or reboot, and 12 reads a minute leave Vertex AI's read quota (600 a minute)
 # to everything else.
 DEFAULT_POLLING_INTERVAL = 5.0
+# How long `--wait` without a duration waits: provisioning GPUs can take a quarter of an hour.
+DEFAULT_WAIT_SECONDS = 30 * 60.0
 # As for `--wait-for-capacity`: no poll takes longer than this (a missed poll then), and the
 # poll at the deadline still gets this long to answer.
 _POLL_SECONDS = 8.0
