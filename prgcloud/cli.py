@@ -31,6 +31,8 @@ _VERBS: dict[tuple[str, ...], str] = {
     ("ai", "custom-jobs", "create-batch"): "create_batch",
     ("ai", "custom-jobs", "check"): "check",
     ("ai", "persistent-resources", "capacity"): "capacity",
+    ("ai", "persistent-resources", "delete"): "resource_delete",
+    ("ai", "persistent-resources", "reboot"): "resource_reboot",
 }
 # prgcloud's own verbs, which gcloud does not have: only as the first word, with no track.
 _OWN_VERBS = {"emulator": "emulator", "shim-path": "shim_path", "plugin": "plugin"}
@@ -46,6 +48,9 @@ usage: prgcloud [alpha|beta] ai custom-jobs create ARGS... [--dry-run[=shell|res
                                 [--dry-run[=STYLE]] [--wait-for-capacity[=DURATION]]
        prgcloud [alpha|beta] ai custom-jobs check ARGS... [--format=FORMAT]
        prgcloud ai persistent-resources capacity ID [--region=R] [--project=P] [--format=FORMAT]
+                                [--jobs]
+       prgcloud [alpha|beta] ai persistent-resources delete|reboot ID [--region=R] [--project=P]
+                                [--force] [--wait[=DURATION]] [--polling-interval=SECONDS]
        prgcloud emulator start|env-init [--host H] [--port N] [--data-dir DIR]
        prgcloud shim-path [--export]
        prgcloud plugin list

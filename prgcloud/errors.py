@@ -63,6 +63,12 @@ class DoesNotFitError(PrgcloudError):
     exit_code = exit_codes.DOES_NOT_FIT
 
 
+class ResourceInUseError(PrgcloudError):
+    """Jobs run on the persistent resource that a delete or reboot would end (exit 3)."""
+
+    exit_code = exit_codes.DOES_NOT_FIT
+
+
 class PrecheckFailedError(PrgcloudError):
     """The pre-check could not be done: not found, denied, unreachable, no credentials (exit 4)."""
 
@@ -83,10 +89,29 @@ class ApiUnavailableError(PrecheckFailedError):
         self.retry_after = retry_after
 
 
+class NotFoundError(PrecheckFailedError):
+    """What was to be read does not exist (exit 4): a wait for it to be gone ends here."""
+
+
 class WaitTimedOutError(PrgcloudError):
-    """`--wait-for-capacity` ran out of time (exit 5)."""
+    """A wait (`--wait-for-capacity`, `--wait`) ran out of time (exit 5)."""
 
     exit_code = exit_codes.WAIT_TIMED_OUT
+
+
+class ResourceFailedError(PrgcloudError):
+    """The persistent resource went to ERROR while it was waited for (exit 6).
+
+    `state` is the state it was seen in; `error_message` is the resource's own `error.message`
+    ("" when it gave none).
+    """
+
+    exit_code = exit_codes.FAILED
+
+    def __init__(self, message: str, *, state: str, error_message: str = "") -> None:
+        super().__init__(message)
+        self.state = state
+        self.error_message = error_message
 
 
 class PolicyRefusedError(PrgcloudError):

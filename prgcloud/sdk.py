@@ -204,3 +204,23 @@ def client_import_path() -> str | None:
     """How this process imported the client ("fast", "normal", "fallback"), None if not yet."""
     result = _client_import._result
     return result[1] if result else None
+
+
+JOBS_CLIENT_MODULE = "google.cloud.aiplatform_v1.services.job_service.client"
+
+
+def jobs_client_class() -> type[Any]:
+    """The SDK's `JobServiceClient` (to list custom jobs), imported the normal way.
+
+    Only `persistent-resources delete`, `reboot` and `capacity --jobs` list jobs; after a
+    fast import of the persistent-resource client it imports only its own modules (the
+    bypassed package `__init__`s stay unrun), otherwise the SDK's package with it.
+    """
+    try:
+        module = importlib.import_module(JOBS_CLIENT_MODULE)
+    except ImportError as error:
+        raise PrecheckFailedError(
+            f"the Vertex AI SDK (google-cloud-aiplatform) cannot be imported: {error}. "
+            "Reinstall prgcloud with its dependencies (`pip install --force-reinstall prgcloud`)."
+        ) from error
+    return module.JobServiceClient  # type: ignore[no-any-return]

@@ -1,4 +1,5 @@
-"""The only module that talks to the Vertex AI API: read (and list) persistent resources.
+"""The only module that talks to the Vertex AI API: read (and list) persistent resources, and
+list custom jobs.
 
 It reads through the Vertex AI SDK, each read within a wall-clock deadline; `prgcloud.sdk`
 imports the SDK's client and `prgcloud.credentials` finds the token, the one gcloud would send.
@@ -35,7 +36,12 @@ from typing import Any, TypeVar
 
 from prgcloud import credentials, sdk
 from prgcloud.durations import DurationError, parse_duration
-from prgcloud.errors import ApiUnavailableError, BadInputError, PrecheckFailedError
+from prgcloud.errors import (
+    ApiUnavailableError,
+    BadInputError,
+    NotFoundError,
+    PrecheckFailedError,
+)
 from prgcloud.request import Identity
 
 # How long one pre-check read may take in all (token, attempts, pauses), as a duration.
@@ -43,6 +49,7 @@ TIMEOUT_VARIABLE = "PRGCLOUD_PRECHECK_TIMEOUT"
 
 GET_PERMISSION = "aiplatform.persistentResources.get"
 LIST_PERMISSION = "aiplatform.persistentResources.list"
+JOBS_LIST_PERMISSION = "aiplatform.customJobs.list"
 VIEWER_ROLE = "Vertex AI Viewer (roles/aiplatform.viewer)"
 
 # How many resource names a not-found message lists at most.
@@ -110,17 +117,26 @@ class Location:
 class Reader:
     """A client and its token for one location; reads with deadlines, `close()` when done.
 
-    The token is fetched and the client built on the first read, within that read's budget.
+    The token is fetched and the client built on the first read, within that read's budget;
+    listing custom jobs builds a second client (the SDK's `JobServiceClient`) on the same token.
+    `escape` ends each failure's paragraph: how to go on without the read.
     """
 
     def __init__(
-        self, location: Location, environ: Mapping[str, str], budget: Budget | None = None
+        self,
+        location: Location,
+        environ: Mapping[str, str],
+        budget: Budget | None = None,
+        *,
+        escape: str = _SKIP,
     ) -> None:
         self.location = location
         self.environ = environ
         self.budget = budget or Budget.from_environ(environ)
+        self.escape = escape
         self.who = credentials.describe(location.identity)
         self._client: Any = None
+        self._jobs_client: Any = None
         self._token = ""
         self._token_time = 0.0
         self._sockets = _Sockets()
@@ -134,9 +150,10 @@ class Reader:
     def close(self) -> None:
         """Close the client's HTTP session (its sockets)."""
         self._sockets.shutdown()
-        if self._client is not None:
-            self._client.transport.close()
-            self._client = None
+        for client in (self._client, self._jobs_client):
+            if client is not None:
+                client.transport.close()
+        self._client = self._jobs_client = None
 
     def get(
         self, resource_id: str, *, retry: bool = True, until: float | None = None
@@ -155,33 +172,58 @@ class Reader:
             raise read.malformed("an answer that is not that persistent resource")
         return resource
 
+    def list_custom_jobs(
+        self, filter_text: str = "", *, until: float | None = None
+    ) -> list[dict[str, Any]]:
+        """The custom jobs of the location that the API's list `filter_text` keeps (e.g.
+        `state="JOB_STATE_RUNNING"`), as camelCase dicts."""
+        read = _Read(
+            self,
+            "the list of custom jobs",
+            JOBS_LIST_PERMISSION,
+            "-",
+            until=until,
+            jobs=True,
+        )
+        return list(read.pages("list_custom_jobs", "customJobs", filter=filter_text))
+
     def list(self, *, until: float | None = None) -> list[dict[str, Any]]:
         """Every persistent resource of the location, as camelCase dicts."""
         read = _Read(self, "the list of persistent resources", LIST_PERMISSION, "-", until=until)
-        return list(read.pages())
+        return list(read.pages("list_persistent_resources", "persistentResources"))
 
     # --- used by _Read ---
 
-    def _connect(self, seconds: float, *, fresh: bool = False) -> Any:
-        """The client, with a token gcloud would send (fetched within `seconds`)."""
-        if self._client is not None and not fresh:
-            return self._client
-        sdk.start_client_import(self.environ)  # overlaps the token fetch
-        token = credentials.access_token(
-            self.location.identity, self.environ, timeout=max(0.1, min(self.budget.token, seconds))
-        )
-        client_class = sdk.client_class(self.environ)
+    def _connect(self, seconds: float, *, fresh: bool = False, jobs: bool = False) -> Any:
+        """The client (the job service's with `jobs`), with a token gcloud would send
+        (fetched within `seconds`)."""
+        client = self._jobs_client if jobs else self._client
+        if client is not None and not fresh:
+            return client
+        if fresh or not self._token:
+            if not jobs:
+                sdk.start_client_import(self.environ)  # overlaps the token fetch
+            token = credentials.access_token(
+                self.location.identity,
+                self.environ,
+                timeout=max(0.1, min(self.budget.token, seconds)),
+            )
+            self.close()
+            self._token, self._token_time = token, time.monotonic()
+        client_class = sdk.jobs_client_class() if jobs else sdk.client_class(self.environ)
         from google.oauth2.credentials import Credentials
 
-        self.close()
         client = client_class(
-            credentials=Credentials(token=token),  # type: ignore[no-untyped-call]  # untyped in google-auth
+            credentials=Credentials(token=self._token),  # type: ignore[no-untyped-call]  # untyped in google-auth
             transport="rest",
             client_options={"api_endpoint": self.location.endpoint.rstrip("/")},
         )
         session = getattr(client.transport, "_session", None)
         _mount_socket_tracker(session, self._sockets)
-        self._client, self._token, self._token_time = client, token, time.monotonic()
+        if jobs:
+            self._jobs_client = client
+        else:
+            self._client = client
         return client
 
     def _token_is_stale(self) -> bool:
@@ -204,8 +246,10 @@ class _Read:
         *,
         retry: bool = True,
         until: float | None = None,
+        jobs: bool = False,
     ) -> None:
         self.reader = reader
+        self.jobs = jobs
         self.what = what
         self.permission = permission
         self.resource_id = resource_id
@@ -235,8 +279,8 @@ class _Read:
             if remaining <= 0:
                 raise self._too_slow(attempts - 1, None)
             try:
-                client = self.reader._connect(remaining)
-                request = _request(request_type, **fields)
+                client = self.reader._connect(remaining, jobs=self.jobs)
+                request = _request(request_type, jobs=self.jobs, **fields)
                 seconds = min(budget.attempt, self.deadline - time.monotonic())
                 if seconds <= 0:  # the token took all the time there was
                     raise _DeadlineExceeded(0.0)
@@ -254,25 +298,28 @@ class _Read:
                 # A token that has grown old in a long wait may have expired: fetch it again, once.
                 if refreshed or not self.reader._token_is_stale():
                     raise self._translate(error, attempts) from error
-                self.reader._connect(self._left(), fresh=True)
+                self.reader._connect(self._left(), fresh=True, jobs=self.jobs)
                 refreshed = True
             except _Failures.all() as error:
                 raise self._translate(error, attempts) from error
 
-    def pages(self) -> Iterator[dict[str, Any]]:
-        """The list's items, one page per call (each page within the deadline, with retries)."""
+    def pages(self, method: str, items: str, **fields: Any) -> Iterator[dict[str, Any]]:
+        """The items of list `method` (`list_custom_jobs`), one page per call (each within the
+        deadline, with retries); `items` is the answer's list (`customJobs`)."""
+        request_type = "List" + method.split("_", 1)[1].title().replace("_", "") + "Request"
         page_token = ""
         for _ in range(50):  # a bound on pages, not a real limit
             # The pager's first page is this one call's answer; its later pages are not fetched.
             page = self.call(
-                "list_persistent_resources",
-                "ListPersistentResourcesRequest",
+                method,
+                request_type,
                 parent=self.reader.location.parent,
                 page_size=100,
                 page_token=page_token,
+                **fields,
             )
-            for resource in page.persistent_resources:
-                yield self.to_dict(resource)
+            for item in getattr(page, _snake(items)):
+                yield self.to_dict(item)
             page_token = page.next_page_token
             if not page_token:
                 return
@@ -321,7 +368,7 @@ class _Read:
             f"the Vertex AI API at {self.endpoint} answered {self.what} with {what}, which "
             "prgcloud cannot judge the job against. Check that the endpoint is Vertex AI "
             "(api_endpoint_overrides/aiplatform, CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM) "
-            f"and that no proxy answers in its place, {_SKIP}"
+            f"and that no proxy answers in its place, {self.reader.escape}"
         )
 
     def _too_slow(self, attempts: int, error: BaseException | None) -> ApiUnavailableError:
@@ -331,7 +378,7 @@ class _Read:
         return ApiUnavailableError(
             f"the Vertex AI API at {self.endpoint} did not answer {self.what} in time "
             f"({attempts} attempt{plural} within {seconds:.0f} s{last}). The service is busy "
-            f"or unreachable; try again later, {_SKIP}",
+            f"or unreachable; try again later, {self.reader.escape}",
             reason=f"no answer within {seconds:.0f} s",
         )
 
@@ -343,27 +390,29 @@ class _Read:
         location = self.reader.location
         described = self._describe(error)
         if isinstance(error, api.NotFound):
-            return PrecheckFailedError(
+            return NotFoundError(
                 f"persistent resource {self.resource_id!r} was not found in {location.where} "
                 f"(at {self.endpoint}). {self._listing()}Check --persistent-resource-id, "
                 "--project and --region, or create the resource with "
                 "`gcloud ai persistent-resources create`."
             )
         if isinstance(error, (api.Forbidden, api.PermissionDenied)):
-            what = "the persistent resources of" if self.resource_id == "-" else ""
+            what = ""
+            if self.resource_id == "-":
+                what = "the custom jobs of" if self.jobs else "the persistent resources of"
             subject = what or f"persistent resource {self.resource_id!r} in"
             return PrecheckFailedError(
                 f"permission denied reading {subject} {location.where}: {self.reader.who} "
                 f"needs the IAM permission {self.permission}, which the role {VIEWER_ROLE} "
                 "grants. Ask a project administrator to grant it, act as an identity that has "
-                "it (--account, --impersonate-service-account), or skip the check with "
-                f"--skip-precheck. The API said: {described}."
+                f"it (--account, --impersonate-service-account), {self.reader.escape} "
+                f"The API said: {described}."
             )
         if isinstance(error, _Failures.unauthenticated()):
             return PrecheckFailedError(
                 f"the Vertex AI API at {self.endpoint} rejected the credentials of "
                 f"{self.reader.who} (HTTP 401). The token is invalid or expired: log in again "
-                f"with `gcloud auth login` (or refresh the access token file), {_SKIP}"
+                f"with `gcloud auth login` (or refresh the access token file), {self.reader.escape}"
             )
         if isinstance(error, (_DeadlineExceeded, http.Timeout)) or (
             isinstance(error, _Failures.retryable()) and attempts > 1
@@ -374,13 +423,14 @@ class _Read:
                 f"the Vertex AI API at {self.endpoint} cannot be reached ({described}). "
                 "Check the network and proxy settings and the endpoint override "
                 "(api_endpoint_overrides/aiplatform, CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM), "
-                f"{_SKIP}",
+                f"{self.reader.escape}",
                 reason=f"API unreachable ({described})",
             )
         if isinstance(error, _Failures.transient_answers()):
             return ApiUnavailableError(
                 f"the Vertex AI API at {self.endpoint} could not answer {self.what} now: "
-                f"{described}. The service is busy or having trouble; try again later, {_SKIP}",
+                f"{described}. The service is busy or having trouble; try again later, "
+                f"{self.reader.escape}",
                 reason=f"API answered HTTP {getattr(error, 'code', '?')}",
                 retry_after=_retry_after(error),
             )
@@ -388,7 +438,7 @@ class _Read:
             return self.malformed(f"something that is not Vertex AI's JSON ({described})")
         return PrecheckFailedError(
             f"reading persistent resource {self.resource_id!r} in {location.where} failed: "
-            f"{described}. Check the request's project and region, {_SKIP}"
+            f"{described}. Check the request's project and region, {self.reader.escape}"
         )
 
     def _describe(self, error: BaseException) -> str:
@@ -401,7 +451,10 @@ class _Read:
         )
         failures: tuple[type[BaseException], ...] = (*_Failures.all(), PrecheckFailedError)
         try:
-            names = [str(r.get("name", "")).rsplit("/", 1)[-1] for r in lister.pages()]
+            names = [
+                str(r.get("name", "")).rsplit("/", 1)[-1]
+                for r in lister.pages("list_persistent_resources", "persistentResources")
+            ]
         except failures:
             return ""
         if not names:
@@ -411,10 +464,18 @@ class _Read:
         return f"The persistent resources there are: {shown}{more}. "
 
 
-def _request(type_name: str, **fields: Any) -> Any:
-    from google.cloud.aiplatform_v1.types import persistent_resource_service as types
+def _request(type_name: str, *, jobs: bool = False, **fields: Any) -> Any:
+    if jobs:
+        from google.cloud.aiplatform_v1.types import job_service as types
+    else:
+        from google.cloud.aiplatform_v1.types import persistent_resource_service as types  # type: ignore[no-redef]
 
     return getattr(types, type_name)(**fields)
+
+
+def _snake(name: str) -> str:
+    """`customJobs` -> `custom_jobs`."""
+    return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), name)
 
 
 class _DeadlineExceeded(Exception):

@@ -219,17 +219,21 @@ class ProgressPrinter:
         self._last_time = 0.0
 
     def __call__(self, progress: WaitProgress) -> None:
-        line = status_line(progress)
+        seen = (
+            progress.miss.reason if progress.miss else "",
+            verdict_status(progress.verdict) if progress.verdict else "",
+        )
+        self.show(status_line(progress), seen)
+
+    def show(self, line: str, seen: tuple[str, str]) -> None:
+        """Show `line`: redrawn in place on a terminal; else written when `seen` (what the
+        wait sees: why a poll missed, what it read) changed, or a heartbeat is due."""
         if self.live:
             # The last column is left free: writing into it makes some terminals wrap.
             self.stream.write(f"\r\x1b[K{fit_width(line, self.columns() - 1)}")
             self.stream.flush()
             self._drawn = True
             return
-        seen = (
-            progress.miss.reason if progress.miss else "",
-            verdict_status(progress.verdict) if progress.verdict else "",
-        )
         now = self.clock()
         if seen != self._last_seen or now - self._last_time >= HEARTBEAT_SECONDS:
             self.stream.write(line + "\n")

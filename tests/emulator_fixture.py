@@ -39,6 +39,9 @@ say how:
                                              non-zero status of 1."}
     emulator-error-message: oom-killed       that error.message instead (a label value:
                                              lowercase letters, digits, - and _)
+Per persistent resource, `emulator-outcome: error` makes it end in ERROR instead of RUNNING
+when it settles (after PROVISIONING or REBOOTING), with error.message "The zone does not have
+enough resources ..." or its `emulator-error-message` label; its operation fails likewise.
 A hyperparameter tuning job runs its trials as custom jobs of its trialJobSpec (its labels
 on each): at most parallelTrialCount at once, and those the free replicas do not fit wait in
 the queue (trial REQUESTED, then ACTIVE); it SUCCEEDED after maxTrialCount trials. A label

@@ -1,7 +1,10 @@
-"""`prgcloud ai persistent-resources capacity ID [--region=R] [--project=P] [--format=FORMAT]`.
+"""`prgcloud ai persistent-resources capacity ID [--region=R] [--project=P] [--format=FORMAT]
+[--jobs]`.
 
 Reads the persistent resource live and shows its state and, per resource pool, the machine,
-accelerators, disk, ceiling, used and free replicas. Project and region resolve as gcloud's
+accelerators, disk, ceiling, used and free replicas. With `--jobs`, also the custom jobs on it
+(`prgcloud.resource_jobs`): each one's state and, per worker pool, the replicas it holds (or
+waits for, when QUEUED) and the resource pool they are on. Project and region resolve as gcloud's
 do: the flag, else `CLOUDSDK_CORE_PROJECT` / `CLOUDSDK_AI_REGION`, else the active
 configuration. gcloud's identity flags (`--account`, `--impersonate-service-account`,
 `--access-token-file`, `--configuration`) choose who reads it, as they would for gcloud;
@@ -14,6 +17,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from prgcloud import exit_codes, output, parse
 from prgcloud.commands import arguments
@@ -22,9 +26,13 @@ from prgcloud.errors import BadInputError
 from prgcloud.gcloud_config import Properties, aiplatform_endpoint
 from prgcloud.request import Identity
 
+if TYPE_CHECKING:
+    from prgcloud.resource_jobs import JobOnResource
+
 USAGE = (
     "usage: prgcloud ai persistent-resources capacity ID [--region=REGION] [--project=PROJECT]\n"
-    "                                                 [--format=FORMAT] [GCLOUD_WIDE_FLAG ...]"
+    "                                                 [--format=FORMAT] [--jobs]\n"
+    "                                                 [GCLOUD_WIDE_FLAG ...]"
 )
 _FULL_NAME = re.compile(r"^projects/([^/]+)/locations/([^/]+)/persistentResources/([^/]+)$")
 
@@ -40,12 +48,14 @@ class CapacityArgs:
     identity: Identity
     display: arguments.Display
     properties: Properties
+    jobs: bool = False
 
 
 def _parser() -> arguments.Parser:
     parser = arguments.Parser("prgcloud ai persistent-resources capacity", USAGE)
     parser.add_argument("resource_id", metavar="ID")
     parser.add_argument("--region", dest="--region")
+    parser.add_argument("--jobs", dest="--jobs", action="store_true")
     arguments.add_gcloud_wide_flags(parser)
     return parser
 
@@ -88,6 +98,7 @@ def parse_args(
         identity=parse.identity(flag, properties),
         display=display,
         properties=properties,
+        jobs=bool(flag("--jobs")),
     )
 
 
@@ -97,19 +108,43 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
         env.stdout.write(USAGE + "\n")
         return exit_codes.OK
     args = parse_args(argv, env.environ, cwd=env.cwd, read_stdin=env.stdin.read)
-    from prgcloud.precheck.check import read_capacity
     from prgcloud.precheck.report import format_capacity
-    from prgcloud.vertex import Location
+    from prgcloud.precheck.rules import capacity_of
+    from prgcloud.vertex import Location, Reader
 
     log = args.display.log(env.stderr)
     log.debug(f"endpoint: {args.endpoint}")
     log.debug(f"identity: {output.describe_identity(args.identity, args.properties)}")
     started = time.monotonic()
     location = Location(args.project, args.region, args.endpoint, args.identity)
-    capacity = read_capacity(location, args.resource_id, env.environ)
-    log.debug(
-        f"read {capacity.get('name')} in {time.monotonic() - started:.2f} s: "
-        f"state {capacity.get('state')}"
-    )
-    env.stdout.write(args.display.render(capacity, lambda: format_capacity(capacity) + "\n"))
+    with Reader(location, env.environ) as reader:
+        resource = reader.get(args.resource_id)
+        capacity = capacity_of(resource)
+        log.debug(
+            f"read {capacity.get('name')} in {time.monotonic() - started:.2f} s: "
+            f"state {capacity.get('state')}"
+        )
+        if args.jobs:
+            from prgcloud.resource_jobs import list_jobs_on_resource
+
+            jobs = list_jobs_on_resource(
+                reader, args.resource_id, resource_pools=resource.get("resourcePools") or []
+            )
+            capacity["jobs"] = [job.as_dict() for job in jobs]
+
+    def human() -> str:
+        text = format_capacity(capacity) + "\n"
+        if args.jobs:
+            text += _format_jobs(jobs)
+        return text
+
+    env.stdout.write(args.display.render(capacity, human))
     return exit_codes.OK
+
+
+def _format_jobs(jobs: Sequence[JobOnResource]) -> str:
+    from prgcloud.resource_jobs import format_jobs
+
+    if not jobs:
+        return "no custom jobs queued or running on it\n"
+    return f"custom jobs on it ({len(jobs)}):\n{format_jobs(jobs)}\n"

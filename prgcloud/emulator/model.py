@@ -85,6 +85,13 @@ ERROR_LABEL = "emulator-error-message"
 # a training program that exits with an error)
 DEFAULT_FAILURE = "The replica workerpool0-0 exited with a non-zero status of 1."
 _OUTCOMES = {"succeeded": SUCCEEDED, "failed": FAILED}
+# On a persistent resource, OUTCOME_LABEL says how it settles after provisioning or a reboot;
+# ERROR_LABEL is then its `error.message` instead of this (as Vertex AI words a stockout).
+_RESOURCE_OUTCOMES = {"running": "RUNNING", "error": "ERROR"}
+DEFAULT_RESOURCE_FAILURE = (
+    "The zone does not have enough resources available to fulfill the request. Try a "
+    "different zone, or try again later."
+)
 
 _RESOURCE_ID = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 _LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
@@ -174,6 +181,21 @@ class Service:
             self._finish_operation(resource.sys.get("operation"), at, response={})
             self._store.delete(resource.name)
             return
+        if resource.state in _SETTLING and resource.sys.get("outcome") == "ERROR":
+            self._set_resource_state(resource, "ERROR", at)
+            message = resource.sys.get("errorMessage") or DEFAULT_RESOURCE_FAILURE
+            resource.doc["error"] = {"code": 13, "message": message}
+            resource.due = None
+            operation = resource.sys.pop("operation", None)
+            self._store.update(resource)
+            self._finish_operation(operation, at, error={"code": 13, "message": message})
+            self._fail_jobs_on(
+                resource.name,
+                at,
+                9,
+                f"The persistent resource {resource.name} went to ERROR: {message}",
+            )
+            return
         if resource.state in _SETTLING:
             self._set_resource_state(resource, "RUNNING", at)
             resource.doc.setdefault("startTime", rfc3339(at))
@@ -219,6 +241,7 @@ class Service:
             name = self._check_new_resource(parent, resource_id)
             doc = _new_resource_doc(name, body, now)
             resource = Entity(name, "resource", parent, doc)
+            _steer_resource(resource)
             self._set_resource_state(resource, "PROVISIONING", now)
             resource.due = now + self.settings.provision_seconds
             operation = self._new_operation(
@@ -245,6 +268,7 @@ class Service:
             name = self._check_new_resource(parent, resource_id)
             doc = _new_resource_doc(name, body, now)
             resource = Entity(name, "resource", parent, doc)
+            _steer_resource(resource)
             self._set_resource_state(resource, state, now)
             if state != "PROVISIONING":
                 doc["startTime"] = rfc3339(now)
@@ -289,13 +313,7 @@ class Service:
         with self._session() as now:
             if self._resource(name).state == "STOPPING":
                 raise failed_precondition(f"PersistentResource {name} is already being deleted.")
-            for job in self._store.jobs_on(name, ACTIVE):
-                self._end_job(job, FAILED, now)
-                job.doc["error"] = {
-                    "code": 9,
-                    "message": f"The persistent resource {name} was deleted.",
-                }
-                self._store.update(job)
+            self._fail_jobs_on(name, now, 9, f"The persistent resource {name} was deleted.")
             resource = self._resource(name)  # read after its jobs have given back their replicas
             self._finish_operation(
                 resource.sys.pop("operation", None),
@@ -377,6 +395,13 @@ class Service:
             extra[pool_id] = count - held
             self._store.update(resource)
             self._admit_queued(name, now)
+
+    def _fail_jobs_on(self, name: str, at: float, code: int, message: str) -> None:
+        """End every job queued or running on resource `name` FAILED, with `message`."""
+        for job in self._store.jobs_on(name, ACTIVE):
+            self._end_job(job, FAILED, at)
+            job.doc["error"] = {"code": code, "message": message}
+            self._store.update(job)
 
     def _resource(self, name: str) -> Entity:
         resource = self._store.get(name)
@@ -1172,6 +1197,20 @@ def _duration(labels: Mapping[str, str], default: float) -> float:
             f"custom_job.labels[{DURATION_LABEL!r}]",
         )
     return float(text)
+
+
+def _steer_resource(resource: Entity) -> None:
+    """Read a new resource's steering labels: how it settles, and its error message."""
+    labels: Mapping[str, str] = resource.doc.get("labels", {})
+    text = labels.get(OUTCOME_LABEL, "running")
+    if text not in _RESOURCE_OUTCOMES:
+        raise invalid(
+            f'Label "{OUTCOME_LABEL}" must be one of {sorted(_RESOURCE_OUTCOMES)}, not "{text}".',
+            f"persistent_resource.labels[{OUTCOME_LABEL!r}]",
+        )
+    resource.sys["outcome"] = _RESOURCE_OUTCOMES[text]
+    if ERROR_LABEL in labels:
+        resource.sys["errorMessage"] = labels[ERROR_LABEL]
 
 
 def _outcome(labels: Mapping[str, str]) -> str:

@@ -1,0 +1,12 @@
+"""`prgcloud [alpha|beta] ai persistent-resources delete ID`: refused while jobs run on the
+resource (exit 3, unless `--force`), then gcloud's own; `--wait` (see `resource_guard`)."""
+
+from __future__ import annotations
+
+from prgcloud.commands.resource_guard import run_guarded
+from prgcloud.environment import Environment
+
+
+def run(argv: list[str], env: Environment, *, track: str | None) -> int:
+    """Delete the persistent resource unless jobs run on it; return the exit status."""
+    return run_guarded("delete", argv, env, track=track)
