@@ -33,6 +33,8 @@ _VERBS: dict[tuple[str, ...], str] = {
     ("ai", "persistent-resources", "capacity"): "capacity",
     ("ai", "persistent-resources", "delete"): "resource_delete",
     ("ai", "persistent-resources", "reboot"): "resource_reboot",
+    ("ai", "hp-tuning-jobs", "create"): "tuning_create",
+    ("ai", "hp-tuning-jobs", "check"): "tuning_check",
 }
 # prgcloud's own verbs, which gcloud does not have: only as the first word, with no track.
 _OWN_VERBS = {"emulator": "emulator", "shim-path": "shim_path", "plugin": "plugin"}
@@ -47,6 +49,8 @@ usage: prgcloud [alpha|beta] ai custom-jobs create ARGS... [--dry-run[=shell|res
                                 [--keep-going] [--manifest=PATH] [--format=text|json]
                                 [--dry-run[=STYLE]] [--wait-for-capacity[=DURATION]]
        prgcloud [alpha|beta] ai custom-jobs check ARGS... [--format=FORMAT]
+       prgcloud [alpha|beta] ai hp-tuning-jobs create|check ARGS... [the same prgcloud flags]
+                                [--persistent-resource-id=ID] [--worker-pool-spec=SPEC]...
        prgcloud ai persistent-resources capacity ID [--region=R] [--project=P] [--format=FORMAT]
                                 [--jobs]
        prgcloud [alpha|beta] ai persistent-resources delete|reboot ID [--region=R] [--project=P]

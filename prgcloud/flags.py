@@ -11,7 +11,7 @@ import enum
 import errno
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,6 +89,18 @@ FLAGS: dict[str, Flag] = {
     **_flags("prgcloud", Kind.OPTIONAL, "--dry-run", "--wait-for-capacity"),
     **_negatable("prgcloud", "--skip-precheck", "--strict"),
 }
+# `hp-tuning-jobs create`'s flags: the custom-job ones it shares, its own, and prgcloud's
+# extensions `--persistent-resource-id` and `--worker-pool-spec` (which gcloud lacks there).
+TUNING_FLAGS: dict[str, Flag] = {
+    **{
+        name: flag
+        for name, flag in FLAGS.items()
+        if name not in ("--python-package-uris", "--args", "--command")
+    },
+    **_flags("command", Kind.VALUE, "--algorithm", "--max-trial-count", "--parallel-trial-count"),
+    **_flags("prgcloud", Kind.VALUE, "--persistent-resource-id"),
+    **_flags("prgcloud", Kind.APPEND, "--worker-pool-spec"),
+}
 _SHORT = {"-q": "--quiet", "-h": "--help"}
 _NEGATIVE_NUMBER = re.compile(r"^-\d+$|^-\d*\.\d+$")
 FLAGS_FILE = "--flags-file"
@@ -133,8 +145,18 @@ class Tokens:
         return any(o.flag.name == name for o in self.occurrences)
 
 
-def tokenize(argv: Sequence[str], *, cwd: str, read_stdin: ReadStdin | None = None) -> Tokens:
-    """Read argv into occurrences; `read_stdin` is called for `--flags-file=-`."""
+def tokenize(
+    argv: Sequence[str],
+    *,
+    cwd: str,
+    read_stdin: ReadStdin | None = None,
+    table: Mapping[str, Flag] | None = None,
+) -> Tokens:
+    """Read argv into occurrences; `read_stdin` is called for `--flags-file=-`.
+
+    `table` is the command's flags (default: `custom-jobs create`'s, `FLAGS`).
+    """
+    table = FLAGS if table is None else table
     tokens = Tokens()
     tokens.problems.extend(_not_text(argv))
     i = 0
@@ -142,9 +164,9 @@ def tokenize(argv: Sequence[str], *, cwd: str, read_stdin: ReadStdin | None = No
         item = argv[i]
         name, eq, inline = item.partition("=") if item.startswith("--") else (item, "", "")
         name = _SHORT.get(name, name)
-        flag, negated = lookup(name)
+        flag, negated = lookup(name, table)
         if flag is None:
-            tokens.problems.append(Problem("", unrecognized(item, FLAGS)))
+            tokens.problems.append(Problem("", unrecognized(item, table)))
             i += 1
             continue
         if flag.kind in (Kind.BOOL, Kind.OPTIONAL):
@@ -167,7 +189,9 @@ def tokenize(argv: Sequence[str], *, cwd: str, read_stdin: ReadStdin | None = No
             continue
         if flag.name == FLAGS_FILE:
             tokens.flags_file_items.update(used)
-            _expand_flags_file(value, tokens, cwd=cwd, item=used[0], read_stdin=read_stdin)
+            _expand_flags_file(
+                value, tokens, cwd=cwd, item=used[0], read_stdin=read_stdin, table=table
+            )
             continue
         tokens.occurrences.append(Occurrence(flag, value, used))
     return tokens
@@ -246,11 +270,12 @@ def _shape_problem(name: str, value: list[Any] | dict[Any, Any]) -> str | None:
     return None
 
 
-def lookup(name: str) -> tuple[Flag | None, bool]:
-    """The flag `name` names, and whether it is the `--no-` form of a boolean."""
-    flag = FLAGS.get(name)
+def lookup(name: str, table: Mapping[str, Flag] | None = None) -> tuple[Flag | None, bool]:
+    """The flag `name` names in `table` (default `FLAGS`), and whether it is a `--no-` form."""
+    table = FLAGS if table is None else table
+    flag = table.get(name)
     if flag is None and name.startswith("--no-"):
-        candidate = FLAGS.get("--" + name[5:])
+        candidate = table.get("--" + name[5:])
         if candidate is not None and candidate.negatable:
             return candidate, True
     return flag, False
@@ -301,6 +326,7 @@ def _expand_flags_file(
     cwd: str,
     item: int,
     read_stdin: ReadStdin | None,
+    table: Mapping[str, Flag],
     stack: tuple[str, ...] = (),
 ) -> None:
     """Add the flags a `--flags-file` holds, as gcloud's cli._AddFlagsFileFlags does."""
@@ -336,10 +362,11 @@ def _expand_flags_file(
                         cwd=cwd,
                         item=item,
                         read_stdin=read_stdin,
+                        table=table,
                         stack=(*stack, path),
                     )
                 continue
-            _add_flags_file_entry(name, value, tokens, path=path, item=item)
+            _add_flags_file_entry(name, value, tokens, path=path, item=item, table=table)
 
 
 def _flags_file_text(
@@ -362,9 +389,11 @@ def _flags_file_text(
     return None
 
 
-def _add_flags_file_entry(name: Any, value: Any, tokens: Tokens, *, path: str, item: int) -> None:
+def _add_flags_file_entry(
+    name: Any, value: Any, tokens: Tokens, *, path: str, item: int, table: Mapping[str, Flag]
+) -> None:
     """One `flag: value` entry of a flags file, as the argument gcloud injects for it."""
-    flag, negated = lookup(str(name))
+    flag, negated = lookup(str(name), table)
     if flag is None:
         tokens.problems.append(Problem(FLAGS_FILE, f"{path}: unrecognized flag {name}"))
         return

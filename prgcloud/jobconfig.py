@@ -42,20 +42,29 @@ def proto_name(json_name: str) -> str:
 @dataclass
 class _Reading:
     root: Mapping[str, Any]
+    proto_names: bool = True  # whether a snake_case key reads as the field it names
     problems: list[tuple[str, str]] = field(default_factory=list)
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append((path, message))
 
 
-def read_config(raw: Any, api_version: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+def read_config(
+    raw: Any,
+    api_version: str,
+    *,
+    schema: Mapping[str, Any] | None = None,
+    proto_names: bool = True,
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """The CustomJobSpec gcloud would send for this parsed YAML, and (path, message) problems.
 
     `raw` must be a mapping (the caller says what else is wrong). The path of a problem is
     written like the YAML (`workerPoolSpecs[0].machineSpec`), "" for the whole file.
+    `schema` reads another message instead (an hp-tuning job); without `proto_names`, a
+    snake_case key is unknown, as gcloud's strict reader (`DictToMessageWithErrorCheck`) has it.
     """
-    schema = schemas.custom_job_spec(api_version)
-    reading = _Reading(schema)
+    schema = schemas.custom_job_spec(api_version) if schema is None else schema
+    reading = _Reading(schema, proto_names)
     try:
         data = json.loads(json.dumps(raw, allow_nan=True))
     except (TypeError, ValueError) as error:
@@ -144,7 +153,11 @@ def _message(value: Any, schema: Mapping[str, Any], reading: _Reading, path: str
         reading.problem(path, f"expected a mapping, found {_shown(value)}")
         return _UNSET
     properties: Mapping[str, Any] = schema["properties"]
-    by_proto_name = {proto_name(name): name for name in properties if proto_name(name) != name}
+    by_proto_name = {
+        proto_name(name): name
+        for name in properties
+        if reading.proto_names and proto_name(name) != name
+    }
     decoded: dict[str, Any] = {}
     unknown = []
     for key, item in value.items():

@@ -87,14 +87,14 @@ def parse_create(
 
     spec = job.job_spec(config_spec or {}, pools=pools, **flags)
     body = job.custom_job(display_name, spec, kms_key_name=kms_key, labels=labels)
-    gcloud_args, config_index = _gcloud_args(argv, tokens, track, rewrite=needs_config)
+    argv_out, config_index = gcloud_args(argv, tokens, track, rewrite=needs_config)
     return JobRequest(
         track=track,
         project=project,
         region=region,
         endpoint=endpoint,
         body=body,
-        gcloud_args=gcloud_args,
+        gcloud_args=argv_out,
         config_yaml=dump_yaml(spec) if needs_config else None,
         config_index=config_index,
         identity=identity(tokens.last, properties),
@@ -550,23 +550,29 @@ def _kms_key(tokens: Tokens, project: str | None, problems: list[Problem]) -> st
     return None
 
 
-def _gcloud_args(
-    argv: Sequence[str], tokens: Tokens, track: str | None, *, rewrite: bool
+def gcloud_args(
+    argv: Sequence[str],
+    tokens: Tokens,
+    track: str | None,
+    *,
+    rewrite: bool,
+    command: tuple[str, ...] = ("ai", "custom-jobs", "create"),
+    spec_flags: frozenset[str] | set[str] = _SPEC_FLAGS,
 ) -> tuple[tuple[str, ...], int | None]:
-    """The arguments after `gcloud`: the user's own, less prgcloud's flags.
+    """The arguments after `gcloud` for `command`: the user's own, less prgcloud's flags.
 
-    With `rewrite`, the flags that shape the job spec give way to one generated `--config`,
-    and `--flags-file` entries are spelled out as ordinary flags; the second value is then
-    the index at which `--config=PATH` goes (at the end), else None.
+    With `rewrite`, the flags that shape the job spec (`spec_flags`) give way to one generated
+    `--config`, and `--flags-file` entries are spelled out as ordinary flags; the second value
+    is then the index at which `--config=PATH` goes (at the end), else None.
     """
     drop: set[int] = set()
     for occurrence in tokens.occurrences:
-        if occurrence.flag.scope == "prgcloud" or (rewrite and occurrence.flag.name in _SPEC_FLAGS):
+        if occurrence.flag.scope == "prgcloud" or (rewrite and occurrence.flag.name in spec_flags):
             drop.update(occurrence.argv_items)
     if rewrite:
         drop.update(tokens.flags_file_items)
     prefix = (track,) if track else ()
-    kept = [*prefix, "ai", "custom-jobs", "create"]
+    kept = [*prefix, *command]
     kept.extend(item for index, item in enumerate(argv) if index not in drop)
     if not rewrite:
         return tuple(kept), None
@@ -575,7 +581,7 @@ def _gcloud_args(
         for occurrence in tokens.occurrences
         if occurrence.from_flags_file is not None
         and occurrence.flag.scope != "prgcloud"
-        and occurrence.flag.name not in _SPEC_FLAGS
+        and occurrence.flag.name not in spec_flags
         for arg in inline_flag(occurrence)
     )
     return tuple(kept), len(kept)

@@ -29,7 +29,7 @@ from itertools import groupby
 from typing import Any
 
 from prgcloud.gcloud_config import GOOGLE_ENDPOINT, regional_endpoint
-from prgcloud.request import Identity, JobRequest
+from prgcloud.request import Identity, JobRequest, TuningRequest
 
 STYLES = ("shell", "rest", "python")
 _HEREDOC_DELIMITER = "PRGCLOUD_EOF"
@@ -472,7 +472,7 @@ def _header(request: JobRequest, precheck_note: str | None, how: str) -> list[st
     """Comment lines (`#` starts one in both shell and Python) saying what the snippet does."""
     resource = request.persistent_resource_id
     lines = [
-        f"Submits the custom job {_shown(request.body.get('displayName') or '')} {how}.",
+        f"Submits the {_kind(request)} {_shown(request.body.get('displayName') or '')} {how}.",
         f"Project {_shown(request.project)}, region {_shown(request.region)}, "
         + (
             f"persistent resource {_shown(resource)}."
@@ -485,6 +485,10 @@ def _header(request: JobRequest, precheck_note: str | None, how: str) -> list[st
     else:
         lines += [f"Pre-check: {line}" for line in precheck_note.splitlines() or [""]]
     return [f"# {_comment_safe(line)}".rstrip() for line in lines]
+
+
+def _kind(request: JobRequest) -> str:
+    return "hyperparameter tuning job" if isinstance(request, TuningRequest) else "custom job"
 
 
 def _shown(value: str) -> str:

@@ -149,3 +149,29 @@ class JobRequest:
         """
         view: Mapping[str, Any] = jobconfig.service_view(self.body, self.api_version)
         return view
+
+
+@dataclass(frozen=True)
+class TuningRequest(JobRequest):
+    """One hyperparameter-tuning-job submission (`ai hp-tuning-jobs create`), fully resolved.
+
+    `body` is the HyperparameterTuningJob gcloud POSTs; `config_yaml`, when set, is that
+    whole job (gcloud's `--config` for this command is the job itself, not a spec).
+    """
+
+    @property
+    def url(self) -> str:
+        """The URL gcloud POSTs the tuning job to."""
+        return f"{self.endpoint}{self.api_version}/{self.parent}/hyperparameterTuningJobs"
+
+    @property
+    def persistent_resource_id(self) -> str | None:
+        """The persistent resource the trials ask to run on (`trialJobSpec`), if any."""
+        spec = self.body.get("trialJobSpec")
+        value = spec.get("persistentResourceId") if isinstance(spec, Mapping) else None
+        return str(value) if value else None
+
+    @property
+    def service_body(self) -> Mapping[str, Any]:
+        """`body` as it is: gcloud's strict reader lets no snake_case key through."""
+        return self.body

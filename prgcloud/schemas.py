@@ -48,6 +48,11 @@ def custom_job_spec(api_version: str) -> dict[str, Any]:
     return load(f"custom-job-spec.{api_version}.json")
 
 
+def hp_tuning_job(api_version: str) -> dict[str, Any]:
+    """The schema of an `hp-tuning-jobs create --config` file (a HyperparameterTuningJob)."""
+    return load(f"hp-tuning-job.{api_version}.json")
+
+
 def accelerator_types(api_version: str) -> list[str]:
     """The accelerator names gcloud accepts in `--worker-pool-spec` (NVIDIA_* and TPU_*)."""
     machine = custom_job_spec(api_version)["$defs"]["MachineSpec"]

@@ -10,11 +10,13 @@ stdout (also when it does not fit), and `--flatten`, `--verbosity=debug` and
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 
 from prgcloud import exit_codes, flags, output
 from prgcloud.commands import arguments
 from prgcloud.environment import Environment
 from prgcloud.errors import BadInputError, Problem
+from prgcloud.request import JobRequest
 
 COMMAND = "ai custom-jobs check"
 USAGE = (
@@ -27,11 +29,30 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
     """Validate the create arguments and run the pre-check; print the verdict."""
     from prgcloud import parse
 
+    return check(
+        argv, env, track=track, parse_create=parse.parse_create, usage=USAGE, command=COMMAND
+    )
+
+
+def check(
+    argv: list[str],
+    env: Environment,
+    *,
+    track: str | None,
+    parse_create: Callable[..., JobRequest],
+    usage: str,
+    command: str,
+    table: Mapping[str, flags.Flag] | None = None,
+) -> int:
+    """`check` for any create command: `parse_create` reads its arguments (`table` its flags);
+    `command` is this check's name, as policy hooks are told it."""
+    from prgcloud import parse
+
     if parse.wants_help(argv):
-        env.stdout.write(USAGE)
+        env.stdout.write(usage)
         return exit_codes.OK
     read_stdin = arguments.read_stdin_once(env.stdin.read)
-    tokens = flags.tokenize(argv, cwd=env.cwd, read_stdin=read_stdin)
+    tokens = flags.tokenize(argv, cwd=env.cwd, read_stdin=read_stdin, table=table)
     properties = parse.gcloud_properties(env.environ, tokens.last)
     display_problems: list[Problem] = []
     try:
@@ -39,9 +60,7 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
     except BadInputError as error:
         display, display_problems = arguments.Display(), list(error.problems)
     try:
-        request = parse.parse_create(
-            argv, env.environ, track=track, cwd=env.cwd, read_stdin=read_stdin
-        )
+        request = parse_create(argv, env.environ, track=track, cwd=env.cwd, read_stdin=read_stdin)
     except BadInputError as error:
         raise BadInputError([*error.problems, *display_problems]) from None
     if display_problems:
@@ -56,7 +75,7 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
         )
         from prgcloud.commands import hooks
 
-        hooks.consult(request, env, command=COMMAND, verdict=None, log=lambda: log)
+        hooks.consult(request, env, command=command, verdict=None, log=lambda: log)
         document = {"valid": True, "checked": False, "reason": reason}
         env.stdout.write(
             display.render(
@@ -82,7 +101,7 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
     if not verdict.stops:  # hooks judge what would be sent; a job that does not fit is not sent
         from prgcloud.commands import hooks
 
-        hooks.consult(request, env, command=COMMAND, verdict=verdict, log=lambda: log)
+        hooks.consult(request, env, command=command, verdict=verdict, log=lambda: log)
     document = {"valid": True, "checked": True, **verdict_json(verdict)}
     env.stdout.write(display.render(document, lambda: format_verdict(verdict) + "\n"))
     if verdict.stops:

@@ -6,6 +6,7 @@ Help (`-h`, `--help`) is gcloud's own: those arguments go to gcloud as they are.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
 from prgcloud import parse, process, render
@@ -18,25 +19,41 @@ if TYPE_CHECKING:
 
 def run(argv: list[str], env: Environment, *, track: str | None) -> int:
     """Create the custom job (or print how, with `--dry-run`); return the exit status."""
+    return create(
+        argv,
+        env,
+        track=track,
+        parse_create=parse.parse_create,
+        command=("ai", "custom-jobs", "create"),
+    )
+
+
+def create(
+    argv: list[str],
+    env: Environment,
+    *,
+    track: str | None,
+    parse_create: Callable[..., JobRequest],
+    command: tuple[str, ...],
+) -> int:
+    """Create the job `parse_create` reads from argv (gcloud's `command`); the exit status."""
     if parse.wants_help(argv):
         prefix = [track] if track else []
         return process.stream(
-            [*prefix, "ai", "custom-jobs", "create", *argv],
+            [*prefix, *command, *argv],
             env.environ,
             stdin=env.stdin,
             stdout=env.stdout,
             stderr=env.stderr,
         )
-    request = parse.parse_create(
-        argv, env.environ, track=track, cwd=env.cwd, read_stdin=env.stdin.read
-    )
+    request = parse_create(argv, env.environ, track=track, cwd=env.cwd, read_stdin=env.stdin.read)
     note, verdict = precheck(request, env)
     from prgcloud.commands import hooks  # policy hooks: imported, and paid for, only here
 
     hooks.consult(
         request,
         env,
-        command="ai custom-jobs create",
+        command=" ".join(command),
         verdict=verdict,
         log=lambda: hooks.create_log(request, env),
     )

@@ -9,13 +9,15 @@ the library (`prgcloud.submit`): nothing to check, a single check, or a wait for
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from prgcloud import vertex
 from prgcloud.errors import DoesNotFitError
 from prgcloud.precheck.report import format_verdict
 from prgcloud.precheck.rules import Verdict, capacity_of, evaluate
-from prgcloud.request import JobRequest
+from prgcloud.precheck.tuning import evaluate_tuning
+from prgcloud.request import JobRequest, TuningRequest
 
 if TYPE_CHECKING:
     from prgcloud.waiting import WaitProgress
@@ -50,6 +52,13 @@ def evaluate_request(
         return EMPTY_VERDICT
     with vertex.Reader(_location(request), environ, budget) as reader:
         resource = reader.get(resource_id)
+    return judge(request, resource)
+
+
+def judge(request: JobRequest, resource: Mapping[str, Any]) -> Verdict:
+    """The fit rules for the request's job (a custom job, or a tuning job's trials)."""
+    if isinstance(request, TuningRequest):
+        return replace(evaluate_tuning(request.body, resource), strict=request.options.strict)
     return evaluate(request.service_body, resource, strict=request.options.strict)
 
 
@@ -92,7 +101,7 @@ def wait_for_fit(
         def poll(seconds_left: float) -> Verdict:
             until = waiting.poll_deadline(seconds_left)
             resource = reader.get(resource_id, retry=False, until=until)
-            return evaluate(request.service_body, resource, strict=request.options.strict)
+            return judge(request, resource)
 
         return waiting.wait_until_fits(
             poll, timeout=timeout, on_progress=on_progress or (lambda progress: None)
