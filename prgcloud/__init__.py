@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 _API = (
     "build_request",
     "request_from_argv",
+    "tuning_request_from_argv",
     "dry_run",
     "check",
     "capacity",
@@ -27,7 +28,7 @@ def __getattr__(name: str) -> Any:
         from prgcloud import api
 
         return getattr(api, name)
-    if name in ("JobRequest", "Options", "Identity"):
+    if name in ("JobRequest", "TuningRequest", "Options", "Identity"):
         from prgcloud import request
 
         return getattr(request, name)

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from prgcloud import parse
-from prgcloud.request import JobRequest
+from prgcloud.request import JobRequest, TuningRequest
 
 if TYPE_CHECKING:
     from prgcloud.batch_run import BatchResult
@@ -48,6 +48,29 @@ def request_from_argv(
 ) -> JobRequest:
     """The request `gcloud [track] ai custom-jobs create ARGV` means (BadInputError if bad)."""
     return parse.parse_create(
+        list(argv),
+        dict(os.environ) if environ is None else environ,
+        track=track,
+        cwd=cwd or os.getcwd(),
+    )
+
+
+def tuning_request_from_argv(
+    argv: Sequence[str],
+    *,
+    track: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+) -> TuningRequest:
+    """The request `gcloud [track] ai hp-tuning-jobs create ARGV` means, with prgcloud's
+    `--persistent-resource-id` and `--worker-pool-spec` (BadInputError if bad).
+
+    `dry_run`, `check`, `wait_for_capacity` and `submit` take it as they take a custom job's;
+    the pre-check judges one trial and the parallel trials.
+    """
+    from prgcloud import tuning_parse
+
+    return tuning_parse.parse_tuning_create(
         list(argv),
         dict(os.environ) if environ is None else environ,
         track=track,

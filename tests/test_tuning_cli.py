@@ -93,13 +93,13 @@ def test_a_trial_that_does_not_fit_stops_both_verbs_with_exit_3(
         done = prgcloud(verb, *ARGS, environ=environ, cwd=tmp_path)
         assert done.returncode == 3, done.stderr
         assert says in done.stderr
-        assert "submitted" not in done.stderr
+        assert "submitted successfully" not in done.stderr
 
 
 def test_strict_makes_the_parallel_warning_block(environ: dict[str, str], tmp_path: Path) -> None:
     done = prgcloud("create", *ARGS, "--strict", environ=environ, cwd=tmp_path)
     assert done.returncode == 3, done.stderr
-    assert "submitted" not in done.stderr
+    assert "submitted successfully" not in done.stderr
 
 
 def test_check_prints_the_verdict_as_data(environ: dict[str, str], tmp_path: Path) -> None:
@@ -146,3 +146,28 @@ def test_bad_input_is_exit_2_with_every_problem_at_once(
     assert done.returncode == 2
     for problem in ("--display-name", "--algorithm", "--max-trial-count", "max_trial_count"):
         assert problem in done.stderr
+
+
+def test_wait_for_capacity_ends_at_its_deadline_with_exit_5_when_a_trial_stays_busy(
+    environ: dict[str, str], clean_emulator: Emulator, tmp_path: Path
+) -> None:
+    clean_emulator.set_used_replicas(NAME, "workers", 3)
+    done = prgcloud("create", *ARGS, "--wait-for-capacity=2s", environ=environ, cwd=tmp_path)
+    assert done.returncode == 5, done.stderr
+    assert "submitted successfully" not in done.stderr
+
+
+def test_the_library_mirrors_the_cli(
+    environ: dict[str, str], clean_emulator: Emulator, tmp_path: Path
+) -> None:
+    import prgcloud
+
+    request = prgcloud.tuning_request_from_argv(ARGS, environ=environ, cwd=str(tmp_path))
+    assert request.url.endswith("/hyperparameterTuningJobs")
+    assert request.persistent_resource_id == RID
+    verdict = prgcloud.check(request, environ=environ)
+    assert "parallel-trials-exceed-ceiling" in {f.code for f in verdict.warnings}
+    assert "gcloud ai hp-tuning-jobs create" in prgcloud.dry_run(request)
+    clean_emulator.set_used_replicas(NAME, "workers", 3)
+    with pytest.raises(prgcloud.errors.DoesNotFitError):
+        prgcloud.check(request, environ=environ)
