@@ -172,3 +172,48 @@ def test_the_shim_block_puts_the_shim_first_on_path(tmp_path: Path) -> None:
         check=True,
     )
     assert result.stdout.strip() == str((ROOT / "bin" / "gcloud").resolve())
+
+
+@pytest.mark.gcloud
+def test_the_tuning_block_does_what_its_comments_say(
+    clean_emulator: Emulator, gcloud_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Real machines take minutes: the emulator's clock is moved on by hand while prgcloud waits.
+    clean_emulator.configure(provision_seconds=600.0, job_duration=1800.0)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "prgcloud").symlink_to(ROOT / "bin" / "prgcloud")
+    env = {
+        **gcloud_env,
+        "PATH": f"{bin_dir}{os.pathsep}{gcloud_env['PATH']}",
+        "CLOUDSDK_CORE_PROJECT": PROJECT,
+        "CLOUDSDK_AI_REGION": REGION,
+    }
+    assignments, commands = steps(readme_block("### Tuning on a persistent resource"))
+    assert [c.status for c in commands] == [0, 0, 0, 3]
+    for step in commands:
+        script = "\n".join([*assignments, step.command])
+        with subprocess.Popen(
+            ["bash", "-c", script],
+            env=env,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as child:
+            assert child.stderr is not None
+            said = ""
+            if step.waits:
+                said = first_line(child.stderr)  # the wait has begun: move time on
+                assert "waiting for capacity" in said, said
+                clean_emulator.advance(3600.0)
+            out, err = child.communicate(timeout=300)
+        err = said + err
+        assert child.returncode == step.status, f"{step.command}\n{err}"
+        if "warns" in step.comment:
+            assert "at most 2 trials run at once" in err
+            assert "submitted successfully" in err
+            clean_emulator.advance(4 * 3600.0)  # the tuning job ends: its replicas are free again
+        if "fits" in step.comment:
+            assert '"checked": true' in out
