@@ -1,0 +1,88 @@
+"""`hp-tuning-jobs create`'s reader on its own: prgcloud's extensions build the same pools as
+`custom-jobs create`, and what only prgcloud decides (no gcloud involved)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from prgcloud import render
+from prgcloud.errors import BadInputError
+from prgcloud.parse import parse_create
+from prgcloud.tuning_parse import parse_tuning_create
+
+ENV = {"CLOUDSDK_CORE_PROJECT": "p1", "CLOUDSDK_AI_REGION": "us-central1"}
+CONFIG = "studySpec: {}\n"
+
+
+@pytest.fixture
+def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    (tmp_path / "tuning.yaml").write_text(CONFIG)
+    return str(tmp_path)
+
+
+def tuning(cwd: str, *argv: str, track: str | None = None) -> dict:
+    argv = ("--display-name=t", "--config=tuning.yaml", *argv)
+    return dict(
+        parse_tuning_create(argv, {**ENV, "CLOUDSDK_CONFIG": cwd}, track=track, cwd=cwd).body
+    )
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        pytest.param("machine-type=n1-standard-4,container-image-uri=gcr.io/p/t", id="plain"),
+        pytest.param(
+            "machine-type=a2-highgpu-1g,replica-count=3,accelerator-type=NVIDIA_TESLA_A100,"
+            "accelerator-count=1,container-image-uri=gcr.io/p/t",
+            id="gpu",
+        ),
+        pytest.param(
+            "machine-type=n1-standard-4,container-image-uri=gcr.io/p/t,disk-type=pd-ssd,"
+            "disk-size=200",
+            id="disk",
+        ),
+        pytest.param(
+            "machine-type=n1-standard-4,executor-image-uri=gcr.io/p/e,python-module=trainer.task",
+            id="python-package",
+        ),
+    ],
+)
+@pytest.mark.parametrize("track", [None, "beta"])
+def test_a_worker_pool_spec_builds_the_custom_jobs_pool(
+    cwd: str, spec: str, track: str | None
+) -> None:
+    flag = f"--worker-pool-spec={spec}"
+    custom = parse_create(
+        ["--display-name=t", flag], {**ENV, "CLOUDSDK_CONFIG": cwd}, track=track, cwd=cwd
+    )
+    body = tuning(cwd, flag, track=track)
+    assert body["trialJobSpec"]["workerPoolSpecs"] == custom.body["jobSpec"]["workerPoolSpecs"]
+
+
+def test_the_rest_snippet_posts_the_tuning_job(cwd: str) -> None:
+    request = parse_tuning_create(
+        ["--display-name=t", "--config=tuning.yaml", "--persistent-resource-id=pr1"],
+        {**ENV, "CLOUDSDK_CONFIG": cwd},
+        track=None,
+        cwd=cwd,
+    )
+    snippet = render.dry_run_text(request, style="rest")
+    assert "/v1/projects/p1/locations/us-central1/hyperparameterTuningJobs?alt=json" in snippet
+    assert '"persistentResourceId": "pr1"' in snippet
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        pytest.param(("--dry-run=python",), "--dry-run", id="no-python-snippet-yet"),
+        pytest.param(("--worker-pool-spec=",), "placeholder", id="a-placeholder-pool"),
+        pytest.param(("--python-package-uris=gs://b/p.tar.gz",), "unrecognized", id="custom-only"),
+    ],
+)
+def test_prgcloud_refuses(cwd: str, argv: tuple[str, ...], says: str) -> None:
+    with pytest.raises(BadInputError) as refused:
+        tuning(cwd, *argv)
+    assert says in str(refused.value)
