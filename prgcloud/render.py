@@ -287,6 +287,8 @@ def python_snippet(request: JobRequest, precheck_note: str | None = None) -> str
     # The service reads a config's snake_case keys under their JSON names; so does the SDK,
     # which would refuse a field given under both.
     unfit = sdk_cannot_hold(request.service_body)
+    if unfit is None and isinstance(request, TuningRequest):
+        unfit = sdk_cannot_hold({"jobSpec": request.body.get("trialJobSpec") or {}})
     body = request.service_body if unfit is None else request.body
     credential_imports, credential_lines = _python_credentials(request.identity)
     imports = ["import json", *credential_imports]
@@ -298,6 +300,13 @@ def python_snippet(request: JobRequest, precheck_note: str | None = None) -> str
     lines += [*_import_block(imports), "", *credential_lines]
     lines.append("# The job exactly as gcloud sends it, in the REST API's JSON form.")
     lines.append(f"body = {_py(dict(body), 0)}")
+    kind = "CustomJob"
+    create, message, argument = "create_custom_job", "CustomJob", "custom_job"
+    if isinstance(request, TuningRequest):
+        # the trials' CustomJobSpec (persistent_resource_id included) inside the tuning job
+        kind = "HyperparameterTuningJob"
+        create, message = "create_hyperparameter_tuning_job", "HyperparameterTuningJob"
+        argument = "hyperparameter_tuning_job"
     if unfit is None:
         lines += _call(
             "client = aiplatform.JobServiceClient",
@@ -308,16 +317,16 @@ def python_snippet(request: JobRequest, precheck_note: str | None = None) -> str
             },
         )
         lines += _call(
-            "job = client.create_custom_job",
+            f"job = client.{create}",
             {
                 "parent": request.parent,
-                "custom_job": _Code("aiplatform.CustomJob.from_json(json.dumps(body))"),
+                argument: _Code(f"aiplatform.{message}.from_json(json.dumps(body))"),
             },
         )
-        lines.append('print(f"CustomJob [{job.name}] is submitted successfully.")')
+        lines.append(f'print(f"{kind} [{{job.name}}] is submitted successfully.")')
     else:
         lines += [
-            f"# The SDK's CustomJob cannot hold this job ({_comment_safe(unfit)}), so the JSON",
+            f"# The SDK's {kind} cannot hold this job ({_comment_safe(unfit)}), so the JSON",
             "# goes to the REST API as it is, with the SDK's auth library, as gcloud sends it.",
         ]
         lines += _call(
@@ -327,7 +336,7 @@ def python_snippet(request: JobRequest, precheck_note: str | None = None) -> str
         lines += [
             "if not response.ok:",
             '    sys.exit(f"ERROR: HTTP {response.status_code}: {response.text}")',
-            "print(f\"CustomJob [{response.json()['name']}] is submitted successfully.\")",
+            f"print(f\"{kind} [{{response.json()['name']}}] is submitted successfully.\")",
         ]
     return "\n".join(lines) + "\n"
 

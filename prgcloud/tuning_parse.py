@@ -64,13 +64,6 @@ def parse_tuning_create(
     api_version = API_VERSIONS[track]
 
     options = parse._options(tokens, problems)
-    if options.dry_run == "python":
-        problems.append(
-            Problem(
-                "--dry-run",
-                "python is not available for hp-tuning jobs yet: use --dry-run=shell or rest.",
-            )
-        )
     properties = parse.gcloud_properties(environ, tokens.last)
     project, region, found = parse.resolve_location(tokens.last("--region"), properties)
     problems.extend(found)

@@ -171,3 +171,24 @@ def test_the_library_mirrors_the_cli(
     clean_emulator.set_used_replicas(NAME, "workers", 3)
     with pytest.raises(prgcloud.errors.DoesNotFitError):
         prgcloud.check(request, environ=environ)
+
+
+def test_the_python_snippet_creates_the_tuning_job_with_the_sdk(
+    environ: dict[str, str], clean_emulator: Emulator, tmp_path: Path
+) -> None:
+    done = prgcloud("create", *ARGS, "--dry-run=python", environ=environ, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "create_hyperparameter_tuning_job" in done.stdout
+    ran = subprocess.run(
+        [sys.executable, "-c", done.stdout],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    found = re.search(r"HyperparameterTuningJob \[(\S+)\] is submitted", ran.stdout)
+    assert found, ran.stdout
+    job = clean_emulator.tuning_job(found.group(1))
+    assert job["trialJobSpec"]["persistentResourceId"] == RID

@@ -77,7 +77,6 @@ def test_the_rest_snippet_posts_the_tuning_job(cwd: str) -> None:
 @pytest.mark.parametrize(
     ("argv", "says"),
     [
-        pytest.param(("--dry-run=python",), "--dry-run", id="no-python-snippet-yet"),
         pytest.param(("--worker-pool-spec=",), "placeholder", id="a-placeholder-pool"),
         pytest.param(("--python-package-uris=gs://b/p.tar.gz",), "unrecognized", id="custom-only"),
     ],
