@@ -253,7 +253,11 @@ def submit(
     outcome = policy.gate(
         request,
         environ,
-        command="ai custom-jobs create",
+        command=(
+            "ai hp-tuning-jobs create"
+            if isinstance(request, TuningRequest)
+            else "ai custom-jobs create"
+        ),
         persistent_resource=verdict.resource_body if verdict is not None else None,
     )
     for name, line in outcome.warnings:

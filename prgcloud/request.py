@@ -175,3 +175,15 @@ class TuningRequest(JobRequest):
     def service_body(self) -> Mapping[str, Any]:
         """`body` as it is: gcloud's strict reader lets no snake_case key through."""
         return self.body
+
+    @property
+    def trial_body(self) -> dict[str, Any]:
+        """The CustomJob each trial runs, as Vertex AI reads it: the tuning job's display name
+        and labels, its `trialJobSpec` as `jobSpec`, and its CMEK key (`encryptionSpec`)."""
+        trial: dict[str, Any] = {}
+        for key in ("displayName", "labels", "encryptionSpec"):
+            if key in self.body:
+                trial[key] = self.body[key]
+        spec = self.body.get("trialJobSpec")
+        trial["jobSpec"] = spec if isinstance(spec, Mapping) else {}
+        return trial

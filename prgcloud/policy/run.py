@@ -52,11 +52,19 @@ def document(
     """The JSON document every hook reads on stdin (`schemas/policy-input.json`).
 
     `request.body` is the body exactly as gcloud will send it, and `job` the same body as
-    Vertex AI reads it (every key camelCase, whatever a --config spelled);
+    Vertex AI reads it (every key camelCase, whatever a --config spelled); for a tuning job,
+    `job` is the CustomJob each trial runs (so a rule about custom jobs judges its trials) and
+    `hpTuningJob` the tuning job (None for a custom job);
     `persistent_resource` is the resource as the pre-check read it (None when there was none
     to read, or it was skipped).
     `account` is who the request is sent as, never a credential.
     """
+    from prgcloud.request import TuningRequest
+
+    job: Mapping[str, Any] = request.service_body
+    tuning_job: Mapping[str, Any] | None = None
+    if isinstance(request, TuningRequest):
+        job, tuning_job = request.trial_body, request.service_body
     return {
         "version": DOCUMENT_VERSION,
         "command": command,
@@ -68,7 +76,8 @@ def document(
         # What to judge: the body as the service reads it. A --config may spell keys in
         # snake_case, which gcloud sends as written; a hook reading only camelCase keys
         # would miss them (e.g. count no GPUs) and let the job through.
-        "job": request.service_body,
+        "job": job,
+        "hpTuningJob": tuning_job,
         "persistentResource": persistent_resource,
         "account": account,
         "impersonateServiceAccount": impersonate_service_account,
