@@ -212,11 +212,18 @@ def _config(
     """The `--config` job as gcloud reads it (None after a problem), and whether it was stdin."""
     path = tokens.last("--config")
     if path is None:
-        problems.append(Problem("--config", "must be specified."))
+        if not any(problem.where == "--config" for problem in problems):  # said once is enough
+            problems.append(Problem("--config", "must be specified."))
         return None, False
     from_stdin = path == "-"
     if not path:
-        problems.append(Problem("--config", _EMPTY))
+        problems.append(
+            Problem(
+                "--config",
+                "names no file: give the YAML file of the HyperparameterTuningJob "
+                "(gcloud crashes without one).",
+            )
+        )
         return None, from_stdin
     text = parse._config_text(path, tokens, cwd, read_stdin, problems)
     if text is None:

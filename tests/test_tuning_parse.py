@@ -85,3 +85,60 @@ def test_prgcloud_refuses(cwd: str, argv: tuple[str, ...], says: str) -> None:
     with pytest.raises(BadInputError) as refused:
         tuning(cwd, *argv)
     assert says in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("config", "error"),
+    [
+        pytest.param(None, "argument --config: must be specified.", id="missing"),
+        pytest.param("--config", "argument --config: expected one argument", id="no-value"),
+        pytest.param(
+            "--config=",
+            "argument --config: names no file: give the YAML file of the "
+            "HyperparameterTuningJob (gcloud crashes without one).",
+            id="empty-path",
+        ),
+        pytest.param(
+            "--config=empty.yaml",
+            "argument --config: the file is empty (or an empty mapping); gcloud wants a "
+            "HyperparameterTuningJob with at least one field (it crashes on an empty one).",
+            id="empty-file",
+        ),
+        pytest.param(
+            "--config=bad.yaml",
+            "argument --config: [bad.yaml] is not valid YAML or JSON: while parsing a flow node "
+            "did not find expected node content in line 2, column 1",
+            id="bad-yaml",
+        ),
+        pytest.param(
+            "--config=dir",
+            "argument --config: cannot read [dir]: it is not a regular file or a pipe "
+            "(a directory).",
+            id="a-directory",
+        ),
+        pytest.param(
+            "--config=list.yaml",
+            "argument --config: the file must hold a HyperparameterTuningJob mapping.",
+            id="a-list",
+        ),
+    ],
+)
+@pytest.mark.parametrize("verb", ["create", "check"])
+def test_a_bad_config_is_one_clear_error_and_exit_2(
+    cwd: str, verb: str, config: str | None, error: str
+) -> None:
+    import io
+
+    from prgcloud import cli
+    from prgcloud.environment import Environment
+
+    Path(cwd, "empty.yaml").write_text("")
+    Path(cwd, "bad.yaml").write_text("a: [\n")
+    Path(cwd, "list.yaml").write_text("- a\n")
+    Path(cwd, "dir").mkdir()
+    out, err = io.StringIO(), io.StringIO()
+    environ = {**ENV, "CLOUDSDK_CONFIG": cwd, "PATH": "/usr/bin:/bin"}
+    env = Environment(environ=environ, stdin=io.StringIO(), stdout=out, stderr=err, cwd=cwd)
+    argv = ["ai", "hp-tuning-jobs", verb, "--display-name=t", *([config] if config else [])]
+    assert cli.main([*argv, "--dry-run"] if verb == "create" else argv, env) == 2
+    assert (out.getvalue(), err.getvalue()) == ("", f"ERROR: (prgcloud) {error}\n")
