@@ -82,7 +82,8 @@ def parse_tuning_create(
     if config is not None and not extended:  # the extensions give it a trialJobSpec
         _check_trial_fields(tokens, config, problems)
     needs_config = extended or config_from_stdin or tokens.stdin_read
-    if needs_config and any(not pool for pool in pools):
+    # a placeholder is an empty value (one that does not parse was refused above)
+    if needs_config and any(not o.value for o in tokens.all("--worker-pool-spec")):
         problems.append(
             Problem("--worker-pool-spec", "a tuning job's pool cannot be a placeholder (empty).")
         )

@@ -74,6 +74,7 @@ SENT: dict[str, Case] = {
     "two-labels-flags-add-up": case("--labels=a=1", "--labels=b=2"),
     "zero-trial-counts-are-ignored": case("--max-trial-count=0", "--parallel-trial-count=0"),
     "negative-trial-counts-are-sent": case("--max-trial-count=-1", "--parallel-trial-count=-3"),
+    "a-count-beyond-int32": case("--max-trial-count=99999999999999999999"),
     "counts-as-separate-values": case("--max-trial-count", "7", "--parallel-trial-count", "4"),
     "absent-counts-become-one": case(config="maxTrialCount: 0\n"),
     "every-flag": case(

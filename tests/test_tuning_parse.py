@@ -142,3 +142,10 @@ def test_a_bad_config_is_one_clear_error_and_exit_2(
     argv = ["ai", "hp-tuning-jobs", verb, "--display-name=t", *([config] if config else [])]
     assert cli.main([*argv, "--dry-run"] if verb == "create" else argv, env) == 2
     assert (out.getvalue(), err.getvalue()) == ("", f"ERROR: (prgcloud) {error}\n")
+
+
+def test_a_worker_pool_spec_that_does_not_parse_is_said_once(cwd: str) -> None:
+    with pytest.raises(BadInputError) as refused:
+        tuning(cwd, "--persistent-resource-id=r", "--worker-pool-spec=foo")
+    assert [problem.where for problem in refused.value.problems] == ["--worker-pool-spec"]
+    assert "Bad syntax for dict arg: [foo]" in str(refused.value)
