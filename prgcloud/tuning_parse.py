@@ -81,12 +81,9 @@ def parse_tuning_create(
     extended = bool(pools or tokens.last("--persistent-resource-id"))
     if config is not None and not extended:  # the extensions give it a trialJobSpec
         _check_trial_fields(tokens, config, problems)
+    # gcloud's tuning job reads any trialJobSpec from its config, empty pools included, so
+    # a placeholder (a later empty --worker-pool-spec) goes there as `{}`, as custom jobs send it
     needs_config = extended or config_from_stdin or tokens.stdin_read
-    # a placeholder is an empty value (one that does not parse was refused above)
-    if needs_config and any(not o.value for o in tokens.all("--worker-pool-spec")):
-        problems.append(
-            Problem("--worker-pool-spec", "a tuning job's pool cannot be a placeholder (empty).")
-        )
     if problems:
         raise BadInputError(problems)
     assert project is not None

@@ -70,6 +70,48 @@ def test_create_puts_the_tuning_job_on_the_resource_and_warns_of_the_parallel_tr
     assert not list(tmp_path.glob("prgcloud-job-*"))
 
 
+def test_trials_beyond_the_free_replicas_run_fewer_at_a_time_until_all_have_run(
+    environ: dict[str, str], clean_emulator: Emulator, tmp_path: Path
+) -> None:
+    # 4 replicas, trials of 2, 3 parallel: prgcloud warns that 2 run at once, and they do.
+    done = prgcloud("create", *ARGS, environ=environ, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "at most 2 trials run at once" in done.stderr
+    found = re.search(r"Hyperparameter tuning job \[(\d+)\] submitted", done.stderr)
+    assert found, done.stderr
+    name = f"projects/{PROJECT}/locations/{REGION}/hyperparameterTuningJobs/{found.group(1)}"
+    running_at_once: list[int] = []
+    for _ in range(20):  # 4 trials of 600 s, 2 at a time: done within 4 steps of 400 s
+        job = clean_emulator.tuning_job(name)
+        states = [trial["state"] for trial in job.get("trials", [])]
+        running_at_once.append(states.count("ACTIVE"))
+        assert clean_emulator.persistent_resource(NAME)["resourcePools"][0].get(
+            "usedReplicaCount", "0"
+        ) == str(2 * states.count("ACTIVE"))
+        if job["state"] == "JOB_STATE_SUCCEEDED":
+            break
+        clean_emulator.advance(400.0)
+    assert job["state"] == "JOB_STATE_SUCCEEDED"
+    assert states == ["SUCCEEDED"] * 4  # maxTrialCount
+    assert max(running_at_once) == 2  # never the 3 asked for
+
+
+def test_a_later_empty_worker_pool_spec_is_a_placeholder_pool_of_the_trials(
+    environ: dict[str, str], clean_emulator: Emulator, tmp_path: Path
+) -> None:
+    pool = "replica-count=1,machine-type=n1-standard-4,container-image-uri=gcr.io/p/trainer"
+    argv = [*ARGS, f"--worker-pool-spec={pool}", "--worker-pool-spec="]
+    done = prgcloud("create", *argv, environ=environ, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    found = re.search(r"Hyperparameter tuning job \[(\d+)\] submitted", done.stderr)
+    assert found, done.stderr
+    job = clean_emulator.tuning_job(
+        f"projects/{PROJECT}/locations/{REGION}/hyperparameterTuningJobs/{found.group(1)}"
+    )
+    pools = job["trialJobSpec"]["workerPoolSpecs"]
+    assert [pool.get("replicaCount") for pool in pools] == ["1", None]
+
+
 @pytest.mark.parametrize(
     ("used", "replicas", "says"),
     [

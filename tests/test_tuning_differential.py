@@ -106,6 +106,7 @@ SENT: dict[str, Case] = {
     "persistent-resource-id": case("--persistent-resource-id=pr1"),
     "worker-pool-spec-replaces-the-pools": case("--persistent-resource-id=pr1", POOL),
     "worker-pool-spec-with-a-disk": case(f"{POOL},disk-type=pd-ssd,disk-size=200"),
+    "a-later-placeholder-pool": case("--persistent-resource-id=pr1", POOL, "--worker-pool-spec="),
     "two-worker-pool-specs": case(POOL, POOL.replace("replica-count=2", "replica-count=3")),
     "extensions-give-a-trial-job-spec": case(
         "--persistent-resource-id=pr1", POOL, "--network=n", config=NO_TRIAL_SPEC

@@ -62,6 +62,17 @@ def test_a_worker_pool_spec_builds_the_custom_jobs_pool(
     assert body["trialJobSpec"]["workerPoolSpecs"] == custom.body["jobSpec"]["workerPoolSpecs"]
 
 
+def test_a_later_empty_worker_pool_spec_is_a_placeholder_as_for_a_custom_job(cwd: str) -> None:
+    flags = ["--worker-pool-spec=machine-type=n1-standard-4,container-image-uri=gcr.io/p/t"]
+    flags.append("--worker-pool-spec=")
+    custom = parse_create(
+        ["--display-name=t", *flags], {**ENV, "CLOUDSDK_CONFIG": cwd}, track=None, cwd=cwd
+    )
+    body = tuning(cwd, *flags)
+    assert body["trialJobSpec"]["workerPoolSpecs"] == custom.body["jobSpec"]["workerPoolSpecs"]
+    assert body["trialJobSpec"]["workerPoolSpecs"][1] == {}
+
+
 def test_the_rest_snippet_posts_the_tuning_job(cwd: str) -> None:
     request = parse_tuning_create(
         ["--display-name=t", "--config=tuning.yaml", "--persistent-resource-id=pr1"],
@@ -77,7 +88,11 @@ def test_the_rest_snippet_posts_the_tuning_job(cwd: str) -> None:
 @pytest.mark.parametrize(
     ("argv", "says"),
     [
-        pytest.param(("--worker-pool-spec=",), "placeholder", id="a-placeholder-pool"),
+        pytest.param(
+            ("--worker-pool-spec=",),
+            "Empty value is not allowed for the first",
+            id="a-first-empty-pool",
+        ),
         pytest.param(("--python-package-uris=gs://b/p.tar.gz",), "unrecognized", id="custom-only"),
     ],
 )
