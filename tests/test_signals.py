@@ -328,6 +328,41 @@ def test_a_signal_at_any_moment_leaves_no_gcloud_and_no_file(
     assert list(temp.iterdir()) == []
 
 
+@pytest.mark.parametrize(("send", "status"), SIGNALS)
+def test_a_signal_while_gcloud_creates_a_tuning_job_leaves_no_gcloud_and_no_file(
+    send: Callable[[subprocess.Popen[str]], None],
+    status: int,
+    env: dict[str, str],
+    fake: Fake,
+    temp: Path,
+    tmp_path: Path,
+) -> None:
+    # hp-tuning-jobs create goes the same way: its generated --config goes with gcloud.
+    config = tmp_path / "tuning.yaml"
+    config.write_text("studySpec: {}\n")
+    argv = [
+        "ai",
+        "hp-tuning-jobs",
+        "create",
+        *JOB[3:5],
+        "--display-name=tune",
+        f"--config={config}",
+        *ON_A_RESOURCE,
+        "--worker-pool-spec=machine-type=n1-standard-4,container-image-uri=gcr.io/p1/t",
+        "--skip-precheck",
+    ]
+    process = start(argv, env)
+    until(lambda: fake.mark("started").exists() or process.poll() is not None, "gcloud")
+    assert [p.name for p in temp.iterdir()], process.communicate()  # the generated --config
+    send(process)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == status, stderr
+    assert not fake.mark("submitted").exists()
+    assert "Traceback" not in stderr
+    assert fake.running() == []
+    assert list(temp.iterdir()) == []
+
+
 # --- on a terminal --------------------------------------------------------------------------
 
 
