@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from prgcloud import exit_codes, flags, output
 from prgcloud.commands import arguments
 from prgcloud.environment import Environment
 from prgcloud.errors import BadInputError, Problem
 from prgcloud.request import JobRequest
+
+if TYPE_CHECKING:
+    from prgcloud.gcloud_config import Properties
+    from prgcloud.output import Log
 
 COMMAND = "ai custom-jobs check"
 USAGE = (
@@ -51,6 +56,23 @@ def check(
     if parse.wants_help(argv):
         env.stdout.write(usage)
         return exit_codes.OK
+    request, display, properties = _read(argv, env, track, parse_create, table)
+    log = display.log(env.stderr)
+    if request.persistent_resource_id is None or request.options.skip_precheck:
+        return _unchecked(request, env, display, log, command)
+    return _checked(request, env, display, log, command, properties)
+
+
+def _read(
+    argv: list[str],
+    env: Environment,
+    track: str | None,
+    parse_create: Callable[..., JobRequest],
+    table: Mapping[str, flags.Flag] | None,
+) -> tuple[JobRequest, arguments.Display, Properties]:
+    """The request and how to show the verdict; every problem of both at once (exit 2)."""
+    from prgcloud import parse
+
     read_stdin = arguments.read_stdin_once(env.stdin.read)
     tokens = flags.tokenize(argv, cwd=env.cwd, read_stdin=read_stdin, table=table)
     properties = parse.gcloud_properties(env.environ, tokens.last)
@@ -65,25 +87,39 @@ def check(
         raise BadInputError([*error.problems, *display_problems]) from None
     if display_problems:
         raise BadInputError(display_problems)
-    log = display.log(env.stderr)
+    return request, display, properties
 
-    if request.persistent_resource_id is None or request.options.skip_precheck:
-        reason = (
-            "--skip-precheck was given"
-            if request.options.skip_precheck
-            else "the job names no persistent resource"
+
+def _unchecked(
+    request: JobRequest, env: Environment, display: arguments.Display, log: Log, command: str
+) -> int:
+    """Valid, and nothing to pre-check: say why (the hooks still judge the request)."""
+    from prgcloud.commands import hooks
+
+    reason = (
+        "--skip-precheck was given"
+        if request.options.skip_precheck
+        else "the job names no persistent resource"
+    )
+    hooks.consult(request, env, command=command, verdict=None, log=lambda: log)
+    document = {"valid": True, "checked": False, "reason": reason}
+    env.stdout.write(
+        display.render(
+            document, lambda: f"The arguments are valid; nothing to pre-check: {reason}.\n"
         )
-        from prgcloud.commands import hooks
+    )
+    return exit_codes.OK
 
-        hooks.consult(request, env, command=command, verdict=None, log=lambda: log)
-        document = {"valid": True, "checked": False, "reason": reason}
-        env.stdout.write(
-            display.render(
-                document, lambda: f"The arguments are valid; nothing to pre-check: {reason}.\n"
-            )
-        )
-        return exit_codes.OK
 
+def _checked(
+    request: JobRequest,
+    env: Environment,
+    display: arguments.Display,
+    log: Log,
+    command: str,
+    properties: Properties,
+) -> int:
+    """Pre-check the request and print the verdict: exit 0 when it fits, else 3."""
     from prgcloud.precheck.check import JobDoesNotFitError, evaluate_request
     from prgcloud.precheck.report import format_verdict, verdict_json
 
