@@ -26,7 +26,7 @@ from prgcloud.request import JobRequest
 
 if TYPE_CHECKING:
     from prgcloud import vertex
-    from prgcloud.manifest import Writer
+    from prgcloud.manifest import Manifest, Writer
     from prgcloud.precheck import Verdict
     from prgcloud.waiting import WaitProgress
 
@@ -227,25 +227,8 @@ def run_batch(
 
     ticks = _Clock(clock, sleep)
     by_line = {job.line: job for job in jobs}
-    outcomes: dict[int, JobOutcome] = {}
     earlier = manifests.load(options.manifest) if options.manifest else None
-    todo: list[BatchJob] = []
-    for job in jobs:
-        claim = earlier.claim(job.digest) if earlier else None
-        if claim is None:
-            todo.append(job)
-            continue
-        status, name = claim
-        outcomes[job.line] = _outcome(job, "skipped" if status == "sent" else "uncertain")
-        outcomes[job.line].name = name or None
-        if status == "uncertain":
-            outcomes[job.line].message = (
-                "an earlier run stopped while sending it: it may exist, so it is not sent "
-                "again (see `gcloud ai custom-jobs list`; drop its lines from the manifest to "
-                "send it)"
-            )
-        on_progress(f"line {job.line}: {outcomes[job.line].status} ({options.manifest})")
-
+    todo, outcomes = _skip_sent(jobs, earlier, options, on_progress)
     with contextlib.ExitStack() as stack:
         readers = _read_resources(todo, environ, stack)
         resources = {name: body for name, (_reader, _rid, body) in readers.items()}
@@ -268,27 +251,71 @@ def run_batch(
             stack.callback(sender.writer.close)
         tallies = {name: Tally(body) for name, body in resources.items()}
         deadline = ticks.now() + (options.wait_for_capacity or 0.0)
-        exit_code, error = 0, None
-        for index, job in enumerate(todo, start=1):
-            try:
-                job_plan = _room_for(job, tallies, readers, deadline, ticks, on_wait, on_progress)
-                outcome = sender.send(job, job_plan, f"{index}/{len(todo)}")
-            except PrgcloudError as stop:  # a wait that ran out, no gcloud: the batch stops
-                exit_code, error = stop.exit_code, stop
-                break
-            outcomes[job.line] = outcome
-            if outcome.status == "submitted":
-                tally = tallies.get(job_plan.resource or "")
-                if tally is not None and job_plan.verdict is not None:
-                    tally.take(job_plan.placements)
-            elif not exit_code:
-                exit_code = outcome.exit_code or 1
-            if exit_code and not options.keep_going:
-                break
+        exit_code, error = _send_all(
+            todo, sender, outcomes, tallies, readers, deadline, ticks, on_wait, on_progress
+        )
         for job in todo:
             if job.line not in outcomes:
                 outcomes[job.line] = _outcome(job, "not-sent", plan_of.get(job.line))
         return _result(jobs, outcomes, exit_code, error, plans)
+
+
+def _skip_sent(
+    jobs: Sequence[BatchJob],
+    earlier: Manifest | None,
+    options: BatchOptions,
+    on_progress: Callable[[str], None],
+) -> tuple[list[BatchJob], dict[int, JobOutcome]]:
+    """The jobs still to send, and the outcomes of those an earlier run's manifest claims."""
+    outcomes: dict[int, JobOutcome] = {}
+    todo: list[BatchJob] = []
+    for job in jobs:
+        claim = earlier.claim(job.digest) if earlier else None
+        if claim is None:
+            todo.append(job)
+            continue
+        status, name = claim
+        outcomes[job.line] = _outcome(job, "skipped" if status == "sent" else "uncertain")
+        outcomes[job.line].name = name or None
+        if status == "uncertain":
+            outcomes[job.line].message = (
+                "an earlier run stopped while sending it: it may exist, so it is not sent "
+                "again (see `gcloud ai custom-jobs list`; drop its lines from the manifest to "
+                "send it)"
+            )
+        on_progress(f"line {job.line}: {outcomes[job.line].status} ({options.manifest})")
+    return todo, outcomes
+
+
+def _send_all(
+    todo: Sequence[BatchJob],
+    sender: _Sender,
+    outcomes: dict[int, JobOutcome],
+    tallies: dict[str, Tally],
+    readers: Mapping[str, tuple[vertex.Reader, str, dict[str, Any]]],
+    deadline: float,
+    ticks: _Clock,
+    on_wait: Callable[[WaitProgress], None] | None,
+    on_progress: Callable[[str], None],
+) -> tuple[int, PrgcloudError | None]:
+    """Send the jobs in order, each once it has room; fill `outcomes`; the batch's status."""
+    exit_code = 0
+    for index, job in enumerate(todo, start=1):
+        try:
+            job_plan = _room_for(job, tallies, readers, deadline, ticks, on_wait, on_progress)
+            outcome = sender.send(job, job_plan, f"{index}/{len(todo)}")
+        except PrgcloudError as stop:  # a wait that ran out, no gcloud: the batch stops
+            return stop.exit_code, stop
+        outcomes[job.line] = outcome
+        if outcome.status == "submitted":
+            tally = tallies.get(job_plan.resource or "")
+            if tally is not None and job_plan.verdict is not None:
+                tally.take(job_plan.placements)
+        elif not exit_code:
+            exit_code = outcome.exit_code or 1
+        if exit_code and not sender.options.keep_going:
+            break
+    return exit_code, None
 
 
 def _outcome(job: BatchJob, status: str, job_plan: JobPlan | None = None) -> JobOutcome:
