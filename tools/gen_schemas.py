@@ -1,4 +1,5 @@
-"""Generate schemas/custom-job-spec.<version>.json from gcloud's own API messages.
+"""Generate schemas/{custom-job-spec,hp-tuning-job,persistent-resource}.<version>.json from gcloud's
+own API messages.
 
 The `--config` file is a `CustomJobSpec`; gcloud reads it into its generated apitools
 message classes. Generating the JSON Schema from those same classes keeps prgcloud's idea of
@@ -104,6 +105,7 @@ def _message_ref(message_type, prefix, defs):
 ROOTS = {
     "custom-job-spec": ("CustomJobSpec", "a --config file"),
     "hp-tuning-job": ("HyperparameterTuningJob", "an hp-tuning job's --config file"),
+    "persistent-resource": ("PersistentResource", "a persistent resource's --config file"),
 }
 
 
