@@ -35,6 +35,7 @@ _VERBS: dict[tuple[str, ...], str] = {
     ("ai", "persistent-resources", "reboot"): "resource_reboot",
     ("ai", "hp-tuning-jobs", "create"): "tuning_create",
     ("ai", "hp-tuning-jobs", "check"): "tuning_check",
+    ("ai", "persistent-resources", "create"): "resource_create",
 }
 # prgcloud's own verbs, which gcloud does not have: only as the first word, with no track.
 _OWN_VERBS = {"emulator": "emulator", "shim-path": "shim_path", "plugin": "plugin"}
@@ -51,6 +52,8 @@ usage: prgcloud [alpha|beta] ai custom-jobs create ARGS... [--dry-run[=shell|res
        prgcloud [alpha|beta] ai custom-jobs check ARGS... [--format=FORMAT]
        prgcloud [alpha|beta] ai hp-tuning-jobs create|check ARGS... [the same prgcloud flags]
                                 [--persistent-resource-id=ID] [--worker-pool-spec=SPEC]...
+       prgcloud [alpha|beta] ai persistent-resources create ARGS... [--dry-run[=shell|rest|python]]
+                                [--wait[=DURATION]] [--polling-interval=DURATION]
        prgcloud ai persistent-resources capacity ID [--region=R] [--project=P] [--format=FORMAT]
                                 [--jobs]
        prgcloud [alpha|beta] ai persistent-resources delete|reboot ID [--region=R] [--project=P]

@@ -217,7 +217,7 @@ def _not_text(argv: Sequence[str]) -> list[Problem]:
 # The flags whose values are lists (ArgList) or mappings (ArgDict); a flags file may give
 # those values as YAML lists and mappings. Every other value flag takes a scalar.
 LIST_FLAGS = frozenset({"--args", "--command", "--python-package-uris"})
-DICT_FLAGS = frozenset({"--labels", "--worker-pool-spec"})
+DICT_FLAGS = frozenset({"--labels", "--worker-pool-spec", "--resource-pool-spec"})
 
 
 NOT_TEXT = (
@@ -257,7 +257,7 @@ def read_user_file(path: str, cwd: str) -> str:
 def _shape_problem(name: str, value: list[Any] | dict[Any, Any]) -> str | None:
     """What is wrong with a flags-file list or mapping given to flag `name`, if anything."""
     kind = "list" if isinstance(value, list) else "dict"
-    if name == "--worker-pool-spec":
+    if name in ("--worker-pool-spec", "--resource-pool-spec"):
         return None  # its own parser says which pool, and why
     if (kind == "list" and name not in LIST_FLAGS) or (kind == "dict" and name not in DICT_FLAGS):
         return f"Invalid type [{kind}] for flag value"

@@ -26,10 +26,13 @@ import re
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import groupby
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prgcloud.gcloud_config import GOOGLE_ENDPOINT, regional_endpoint
 from prgcloud.request import Identity, JobRequest, TuningRequest
+
+if TYPE_CHECKING:
+    from prgcloud.resource import ResourceRequest
 
 STYLES = ("shell", "rest", "python")
 _HEREDOC_DELIMITER = "PRGCLOUD_EOF"
@@ -86,6 +89,12 @@ def shell_snippet(request: JobRequest, precheck_note: str | None = None) -> str:
     `--config` file, the snippet writes it to a fresh private temporary file (mktemp, mode
     0600), passes `--config=FILE`, and removes it however the subshell ends.
     """
+    return _gcloud_text(request, _header(request, precheck_note, "with the real gcloud"))
+
+
+def _gcloud_text(request: JobRequest, lines: list[str]) -> str:
+    """The shell snippet's text: comment `lines`, then the gcloud command (and its config)."""
+    lines = list(lines)
     before, after = request.gcloud_args_around_config()
     after = (*after, *pinned_flags(request))
     words = [shell_word(arg) for arg in ("gcloud", *before)]
@@ -96,7 +105,6 @@ def shell_snippet(request: JobRequest, precheck_note: str | None = None) -> str:
     if request.endpoint != default_endpoint(request.region):
         words.insert(0, f"{_ENDPOINT_VARIABLE}={shell_word(request.endpoint)}")
     needs_newline = any("\n" in arg for arg in (*argv, request.endpoint))
-    lines = _header(request, precheck_note, "with the real gcloud")
     if request.config_yaml is None:
         lines += [_NEWLINE_DEFINITION] if needs_newline else []
         lines += _join_words(words, indent="")
@@ -231,12 +239,18 @@ def curl_snippet(request: JobRequest, precheck_note: str | None = None) -> str:
     `--fail-with-body` makes an HTTP error a non-zero exit status while still showing the
     service's error message.
     """
+    lines = _header(request, precheck_note, "through the Vertex AI REST API with curl")
+    return _curl_text(request, request.url + "?alt=json", lines)
+
+
+def _curl_text(request: JobRequest, url: str, lines: list[str]) -> str:
+    """The curl snippet's text: comment `lines`, then the POST of `request.body` to `url`."""
     token_argv = ["gcloud", "auth", "print-access-token", *request.identity.gcloud_flags()]
     body = json_text(request.body)
     delimiter = heredoc_delimiter(body)
     header_delimiter = "PRGCLOUD_HEADER"
-    lines = _header(request, precheck_note, "through the Vertex AI REST API with curl")
-    lines += [
+    lines = [
+        *lines,
         "(",
         *([f"  {_NEWLINE_DEFINITION}"] if any("\n" in w for w in token_argv) else []),
         f"  {_TOKEN_VARIABLE}=$({' '.join(shell_word(w) for w in token_argv)}) || exit",
@@ -244,7 +258,7 @@ def curl_snippet(request: JobRequest, precheck_note: str | None = None) -> str:
         "    -H @- \\",
         "    -H 'Content-Type: application/json' \\",
         "    --data-binary @/dev/fd/3 \\",
-        f"    {shell_word(request.url + '?alt=json')} \\",
+        f"    {shell_word(url)} \\",
         f"    3<<'{delimiter}' <<{header_delimiter}",
         *_lines(body),
         delimiter,
@@ -467,6 +481,104 @@ def _py(value: Any, depth: int) -> str:
     if isinstance(value, (str, bool, int, float)) or value is None:
         return repr(value)
     raise TypeError(f"cannot write {type(value).__name__} as Python source")
+
+
+# --- persistent resources (`persistent-resources create --dry-run`) -----------------------
+
+
+def resource_dry_run_text(request: ResourceRequest, *, style: str | None = None) -> str:
+    """The `--dry-run[=shell|rest|python]` snippet that creates this persistent resource.
+
+    The shell snippet runs gcloud with the arguments prgcloud hands it (the config's kept
+    fields as flags, a generated `--config` when there is one); the rest snippet POSTs the
+    body gcloud sends, to where gcloud sends it; the Python one calls the SDK's
+    `PersistentResource.create(...)`. The same quoting rules hold as for jobs.
+    """
+    style = style or request.options.dry_run or "shell"
+    if style == "shell":
+        return _gcloud_text(request, _resource_header(request, "with the real gcloud"))
+    if style == "rest":
+        how = "through the Vertex AI REST API with curl"
+        return _curl_text(request, f"{request.url}?{request.query}", _resource_header(request, how))
+    if style == "python":
+        return resource_python_snippet(request)
+    raise ValueError(f"dry-run style must be one of {', '.join(STYLES)}, not {style!r}")
+
+
+def resource_python_snippet(request: ResourceRequest) -> str:
+    """Vertex AI SDK code that creates the same persistent resource in the same place.
+
+    It calls `PersistentResource.create(...)` (`google.cloud.aiplatform`, or its `preview`
+    for the beta and alpha tracks, which use v1beta1), with each resource pool built from the
+    very JSON gcloud sends, over REST at gcloud's endpoint, as the identity gcloud would use.
+    The SDK waits for the create operation to finish, then reads the resource back.
+    """
+    body = request.body
+    beta = request.api_version != "v1"
+    types_module = "aiplatform_v1beta1" if beta else "aiplatform_v1"
+    credential_imports, credential_lines = _python_credentials(request.identity)
+    imports = [
+        "import json",
+        *credential_imports,
+        "from google.cloud import aiplatform",
+        f"from google.cloud.{types_module}.types import ResourcePool",
+    ]
+    if beta:
+        imports.append(
+            "from google.cloud.aiplatform.preview.persistent_resource import PersistentResource"
+        )
+    lines = _resource_header(request, "with the Vertex AI SDK")
+    lines += [*_import_block(imports), "", *credential_lines]
+    lines.append("# The resource pools exactly as gcloud sends them, in the REST API's JSON form.")
+    lines.append(f"resource_pools = {_py(list(body['resourcePools']), 0)}")
+    lines += _call(
+        "aiplatform.init",
+        {
+            "project": request.project,
+            "location": request.region,
+            "credentials": _Code("credentials"),
+            "api_endpoint": request.endpoint.rstrip("/"),
+            "api_transport": "rest",  # gcloud's protocol, to gcloud's endpoint
+        },
+    )
+    arguments: dict[str, Any] = {
+        "persistent_resource_id": request.resource_id,
+        "resource_pools": _Code(
+            "[ResourcePool.from_json(json.dumps(pool)) for pool in resource_pools]"
+        ),
+    }
+    if body.get("displayName"):
+        arguments["display_name"] = body["displayName"]
+    if body.get("labels"):
+        arguments["labels"] = dict(body["labels"])
+    if body.get("network"):
+        arguments["network"] = body["network"]
+    kms = (body.get("encryptionSpec") or {}).get("kmsKeyName")
+    if kms:
+        arguments["kms_key_name"] = kms
+    if body.get("resourceRuntimeSpec"):
+        arguments["enable_custom_service_account"] = True
+    creator = "PersistentResource" if beta else "aiplatform.PersistentResource"
+    lines += _call(f"resource = {creator}.create", arguments)
+    lines.append(
+        'print(f"PersistentResource [{resource.resource_name}] is {resource.state.name}.")'
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _resource_header(request: ResourceRequest, how: str) -> list[str]:
+    """Comment lines saying what a persistent-resource snippet does."""
+    pools = len(request.body.get("resourcePools", []))
+    name = request.body.get("displayName")
+    lines = [
+        f"Creates the persistent resource {_shown(request.resource_id)}"
+        + (f" ({_shown(name)})" if name else "")
+        + f" {how}.",
+        f"Project {_shown(request.project)}, region {_shown(request.region)}, "
+        f"{pools} resource pool{'s' if pools != 1 else ''}; checked by prgcloud.",
+        *request.notes,
+    ]
+    return [f"# {_comment_safe(line)}".rstrip() for line in lines]
 
 
 # --- shared --------------------------------------------------------------------------------

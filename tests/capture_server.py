@@ -3,6 +3,7 @@
 It answers just enough for gcloud, curl and the Vertex AI SDK to finish a submission:
 `POST .../customJobs` (and `.../hyperparameterTuningJobs`) returns the job it was sent with a
 name, a state and a creation time;
+`POST .../persistentResources?persistentResourceId=ID` returns the create operation;
 `GET .../persistentResources/ID` returns a resource the test registered, else 404. Anything
 else is a 404 in Google's error shape. Tests then compare `requests` with what they expected.
 """
@@ -22,6 +23,9 @@ from urllib.parse import urlsplit
 
 _CUSTOM_JOBS = re.compile(
     r"^/(v1|v1beta1)/projects/([^/]+)/locations/([^/]+)/(customJobs|hyperparameterTuningJobs)$"
+)
+_PERSISTENT_RESOURCES = re.compile(
+    r"^/(?:v1|v1beta1)/(projects/[^/]+/locations/([^/]+))/persistentResources$"
 )
 _PERSISTENT_RESOURCE = re.compile(
     r"^/(?:v1|v1beta1)/(projects/[^/]+/locations/[^/]+/persistentResources/[^/]+)$"
@@ -172,6 +176,15 @@ class _Handler(BaseHTTPRequestHandler):
                 updateTime=CREATE_TIME,
             )
             return 200, created
+        resources = _PERSISTENT_RESOURCES.match(path)
+        if self.command == "POST" and resources:
+            # gcloud prints the operation's number: its name must end with digits.
+            return 200, {
+                "name": f"projects/123/locations/{resources.group(2)}/persistentResources/"
+                "created/operations/789",
+                "metadata": {"@type": "type.googleapis.com/google.cloud.aiplatform.v1."
+                "CreatePersistentResourceOperationMetadata"},
+            }
         resource = _PERSISTENT_RESOURCE.match(path)
         if self.command == "GET" and resource:
             found = state.persistent_resources.get(resource.group(1))
