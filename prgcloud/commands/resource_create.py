@@ -2,14 +2,16 @@
 
 Reads the command line as gcloud does, refuses what gcloud would send wrong or drop (exit 2),
 hands gcloud flags for the config fields it would drop, then runs gcloud with its output and
-exit code passed through. `--dry-run[=shell|rest|python]` prints how instead. Help (`-h`,
-`--help`) is gcloud's own.
+exit code passed through; with `--wait[=DURATION]`, then waits for the resource to be RUNNING
+(0), in ERROR (6) or for the wait to run out (5). `--dry-run[=shell|rest|python]` prints how
+instead. Help (`-h`, `--help`) is gcloud's own.
 """
 
 from __future__ import annotations
 
-from prgcloud import parse, process, render
+from prgcloud import exit_codes, parse, process, render
 from prgcloud.environment import Environment
+from prgcloud.resource import ResourceRequest
 from prgcloud.resource_parse import COMMAND, parse_resource_create
 
 
@@ -42,6 +44,31 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
     return _wait(request, env)
 
 
-def _wait(request: object, env: Environment) -> int:
-    """`--wait`: until the resource is RUNNING (0), in ERROR (6), or the wait runs out (5)."""
-    raise NotImplementedError
+def _wait(request: ResourceRequest, env: Environment) -> int:
+    """`--wait`: until the resource is RUNNING (0), in ERROR (6), or the wait runs out (5).
+
+    Raises ResourceFailedError (6), WaitTimedOutError (5) or PrecheckFailedError (4); the
+    CLI says why. The status line shows the wait on stderr as `--wait-for-capacity`'s does.
+    """
+    from prgcloud import resource_wait, vertex  # the SDK's client, only for a wait
+    from prgcloud.commands.create import terminal_columns
+
+    assert request.wait is not None
+    location = vertex.Location(request.project, request.region, request.endpoint, request.identity)
+    printer = resource_wait.ProgressPrinter(
+        env.stderr, live=env.stderr_isatty, columns=lambda: terminal_columns(env.stderr)
+    )
+    try:
+        resource_wait.wait_for_resource(
+            location,
+            request.resource_id,
+            env.environ,
+            goal=resource_wait.Goal.RUNNING,
+            timeout=request.wait,
+            polling_interval=request.polling_interval or resource_wait.DEFAULT_POLLING_INTERVAL,
+            on_progress=printer,
+        )
+    finally:
+        printer.done()
+    env.stderr.write(f"persistent resource {request.resource_id} is RUNNING.\n")
+    return exit_codes.OK
