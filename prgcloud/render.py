@@ -508,25 +508,26 @@ def resource_dry_run_text(request: ResourceRequest, *, style: str | None = None)
 def resource_python_snippet(request: ResourceRequest) -> str:
     """Vertex AI SDK code that creates the same persistent resource in the same place.
 
-    It calls `PersistentResource.create(...)` (`google.cloud.aiplatform`, or its `preview`
-    for the beta and alpha tracks, which use v1beta1), with each resource pool built from the
-    very JSON gcloud sends, over REST at gcloud's endpoint, as the identity gcloud would use.
+    It calls `PersistentResource.create(...)` (`google.cloud.aiplatform.persistent_resource`,
+    or the SDK's `preview` one for the beta and alpha tracks, which use v1beta1), with each
+    resource pool built from the very JSON gcloud sends, over REST at gcloud's endpoint, as
+    the identity gcloud would use.
     The SDK waits for the create operation to finish, then reads the resource back.
     """
     body = request.body
     beta = request.api_version != "v1"
     types_module = "aiplatform_v1beta1" if beta else "aiplatform_v1"
     credential_imports, credential_lines = _python_credentials(request.identity)
+    # The SDK's top-level package does not export PersistentResource; its v1beta1 one is in
+    # the SDK's `preview`.
+    module = "aiplatform.preview.persistent_resource" if beta else "aiplatform.persistent_resource"
     imports = [
         "import json",
         *credential_imports,
         "from google.cloud import aiplatform",
+        f"from google.cloud.{module} import PersistentResource",
         f"from google.cloud.{types_module}.types import ResourcePool",
     ]
-    if beta:
-        imports.append(
-            "from google.cloud.aiplatform.preview.persistent_resource import PersistentResource"
-        )
     lines = _resource_header(request, "with the Vertex AI SDK")
     lines += [*_import_block(imports), "", *credential_lines]
     lines.append("# The resource pools exactly as gcloud sends them, in the REST API's JSON form.")
@@ -558,8 +559,7 @@ def resource_python_snippet(request: ResourceRequest) -> str:
         arguments["kms_key_name"] = kms
     if body.get("resourceRuntimeSpec"):
         arguments["enable_custom_service_account"] = True
-    creator = "PersistentResource" if beta else "aiplatform.PersistentResource"
-    lines += _call(f"resource = {creator}.create", arguments)
+    lines += _call("resource = PersistentResource.create", arguments)
     lines.append(
         'print(f"PersistentResource [{resource.resource_name}] is {resource.state.name}.")'
     )
