@@ -16,6 +16,7 @@ parallel threads; the tests only compare.
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -27,7 +28,7 @@ from typing import Any
 import pytest
 from capture_server import gcloud_env, running_capture_server, write_token_file
 
-from prgcloud import submission
+from prgcloud import resource, submission
 from prgcloud.errors import BadInputError
 from prgcloud.resource import ResourceRequest
 from prgcloud.resource_parse import COMMAND, parse_resource_create
@@ -462,3 +463,50 @@ def test_prgcloud_refuses_what_gcloud_gets_wrong(outcomes: dict[str, Outcome], n
         assert "gcloud crashed (TypeError)" in outcome.raw.stderr
     else:
         assert outcome.raw.returncode == 0, outcome.raw.stderr
+
+
+# --- the schemas are still gcloud's --------------------------------------------------------------
+
+SDK = Path("/usr/lib/google-cloud-sdk")
+BUNDLED_PYTHON = SDK / "platform" / "bundledpythonunix" / "bin" / "python3"
+_GCLOUD_SIDE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import gen_schemas
+from googlecloudsdk.command_lib.ai.persistent_resources import flags
+
+spec = flags._RESOURCE_POOL_SPEC.kwargs["type"].spec
+print(json.dumps({
+    "schemas": {
+        v: gen_schemas.generate(v, p, "persistent-resource")
+        for v, p in gen_schemas.VERSIONS.items()
+    },
+    "resource_pool_spec": {k: v.__name__ for k, v in spec.items()},
+}))
+"""
+
+
+def test_the_schemas_are_generated_from_gclouds_own_messages_and_flags(tmp_path: Path) -> None:
+    if not BUNDLED_PYTHON.exists():
+        pytest.skip(f"gcloud's bundled Python is not installed ({BUNDLED_PYTHON})")
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [str(BUNDLED_PYTHON), "-c", _GCLOUD_SIDE, str(root / "tools")],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "CLOUDSDK_CONFIG": str(tmp_path / "gcloud"),
+            "PYTHONPATH": f"{SDK / 'lib'}:{SDK / 'lib' / 'third_party'}",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    gcloud = json.loads(done.stdout)
+
+    for version, generated in gcloud["schemas"].items():
+        assert resource.schema(version) == generated, f"run tools/gen_schemas.py ({version})"
+    properties = resource.pool_flag_schema()["properties"]
+    assert {k: p["x-arg-type"] for k, p in properties.items()} == gcloud["resource_pool_spec"]
