@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # prgcloud's main job, on a fresh machine, with no Google Cloud account: a local Vertex AI
-# emulator stands in for Google. The real gcloud creates a persistent resource with two pools;
-# prgcloud submits a job that fits, refuses one that does not (and says why), shows the
-# capacity, and waits for room for a third job. Everything lives in a temporary directory that
+# emulator stands in for Google. prgcloud creates a persistent resource with two pools (through
+# the real gcloud) and waits until it is RUNNING; then it submits a job that fits, refuses one
+# that does not (and says why), shows the capacity, and waits for room for a third job. Everything lives in a temporary directory that
 # is removed at the end, with the emulator stopped. About a minute.
 #
 #   bash demo/first-run.sh
@@ -114,27 +114,15 @@ eval "$(grep '^export ' "$work/emulator.log")"
 run gcloud config set project demo-project
 run gcloud config set ai/region us-central1
 
-step "Create a persistent resource with two pools, with the real gcloud"
+step "Create a persistent resource with two pools (checked, then the real gcloud), and wait"
 resource=demo-cluster
 gpu=machine-type=a2-highgpu-1g,accelerator-type=NVIDIA_TESLA_A100,accelerator-count=1
-run gcloud ai persistent-resources create --persistent-resource-id="$resource" \
+echo "Provisioning takes a few seconds; --wait returns once the resource is RUNNING:"
+run prgcloud ai persistent-resources create --persistent-resource-id="$resource" \
     --display-name="Demo cluster" \
     --resource-pool-spec=replica-count=1,machine-type=n1-standard-4,disk-type=pd-ssd,disk-size=100 \
-    --resource-pool-spec="replica-count=2,$gpu,disk-type=pd-ssd,disk-size=200"
-
-echo "Provisioning takes a few seconds; waiting until it is RUNNING:"
-show gcloud ai persistent-resources describe "$resource" '--format=value(state)'
-for ((i = 0; i < 60; i++)); do
-    if ! state=$(gcloud ai persistent-resources describe "$resource" --format='value(state)' \
-        2>"$work/describe.err"); then
-        cat "$work/describe.err" >&2
-        exit 1
-    fi
-    echo "  $state"
-    [[ $state == RUNNING ]] && break
-    sleep 1
-done
-[[ $state == RUNNING ]] || { echo "The resource never became RUNNING." >&2; exit 1; }
+    --resource-pool-spec="replica-count=2,$gpu,disk-type=pd-ssd,disk-size=200" \
+    --wait=2m --polling-interval=1s
 
 step "See what it offers: state, and per pool machine, disk, ceiling, used and free replicas"
 run prgcloud ai persistent-resources capacity "$resource"

@@ -84,13 +84,14 @@ def test_the_first_run_tells_the_story_step_by_step(first_run: FirstRun) -> None
     assert len(steps) >= 8
     # every command it runs is shown first
     for command in (
-        "$ gcloud ai persistent-resources create",
+        "$ prgcloud ai persistent-resources create",
+        "--wait=2m",
         "$ prgcloud ai persistent-resources capacity demo-cluster",
         "$ prgcloud ai custom-jobs create",
         "--wait-for-capacity=2m",
     ):
         assert command in out
-    # two pools, both through the real gcloud
+    # two pools, created through the real gcloud
     assert out.count("--resource-pool-spec=") == 2
     assert "RUNNING" in out
 

@@ -72,7 +72,8 @@ class Step:
 
     @property
     def waits(self) -> bool:
-        return "--wait-for-capacity" in self.command
+        """`--wait-for-capacity`, or `persistent-resources create --wait`."""
+        return "--wait" in self.command
 
 
 def readme_block(heading: str) -> str:
@@ -106,6 +107,16 @@ def first_line(stream: IO[str]) -> str:
     return lines.get(timeout=300)
 
 
+def lines_until(stream: IO[str], text: str) -> str:
+    """What a child writes on `stream` up to the first line holding `text` (or its end)."""
+    seen = []
+    while True:
+        line = first_line(stream)
+        seen.append(line)
+        if text in line or not line:
+            return "".join(seen)
+
+
 @pytest.mark.gcloud
 def test_the_first_run_block_does_what_its_comments_say(
     clean_emulator: Emulator, gcloud_env: dict[str, str], tmp_path: Path
@@ -134,8 +145,8 @@ def test_the_first_run_block_does_what_its_comments_say(
             assert child.stderr is not None
             said = ""
             if step.waits:
-                said = first_line(child.stderr)  # the wait has begun: move time on
-                assert "waiting for capacity" in said, said
+                said = lines_until(child.stderr, "waiting for")  # it waits: move time on
+                assert "waiting for" in said, said
                 clean_emulator.advance(3600.0)
             out, err = child.communicate(timeout=300)
         err = said + err
