@@ -182,8 +182,10 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, {
                 "name": f"projects/123/locations/{resources.group(2)}/persistentResources/"
                 "created/operations/789",
-                "metadata": {"@type": "type.googleapis.com/google.cloud.aiplatform.v1."
-                "CreatePersistentResourceOperationMetadata"},
+                "metadata": {
+                    "@type": "type.googleapis.com/google.cloud.aiplatform.v1."
+                    "CreatePersistentResourceOperationMetadata"
+                },
             }
         resource = _PERSISTENT_RESOURCE.match(path)
         if self.command == "GET" and resource:
