@@ -63,21 +63,21 @@ def parse_create(
     problems = list(tokens.problems)
     api_version = API_VERSIONS[track]
 
-    options = _options(tokens, problems)
+    options = read_options(tokens, problems)
     properties = gcloud_properties(environ, tokens.last)
-    project, region = _where_it_goes(tokens, properties, problems)
+    project, region = where_it_goes(tokens, properties, problems)
     display_name = _display_name(tokens, problems)
     config_spec, config_from_stdin = _config(tokens, cwd, read_stdin, api_version, problems)
-    pools = _flag_pools(tokens, api_version, cwd, problems)
+    pools = flag_pools(tokens, api_version, cwd, problems)
     _require_pools(tokens, config_spec, pools, api_version, problems)
     flags = _spec_flags(tokens, problems)
-    labels = _labels(tokens, problems)
+    labels = read_labels(tokens, problems)
     # gcloud's KMS key resource falls back to the core/project property, never to the
     # project a `--region=projects/P/locations/R` names.
-    kms_key = _kms_key(tokens, properties.get("core/project"), problems)
-    _check_service_account(flags["service_account"], problems)
+    kms_key = read_kms_key(tokens, properties.get("core/project"), problems)
+    check_service_account(flags["service_account"], problems)
     needs_config = _needs_generated_config(tokens, pools, config_from_stdin, problems)
-    endpoint = _endpoint(properties, region, problems)
+    endpoint = read_endpoint(properties, region, problems)
     if problems:
         raise BadInputError(problems)
     assert project is not None
@@ -127,7 +127,7 @@ _PLACEHOLDER_IN_GENERATED_CONFIG = (
 )
 
 
-def _where_it_goes(
+def where_it_goes(
     tokens: Tokens, properties: gcloud_config.Properties, problems: list[Problem]
 ) -> tuple[str | None, str | None]:
     """(project, region) of the request, as `custom-jobs create` resolves them.
@@ -142,9 +142,10 @@ def _where_it_goes(
     return project, region
 
 
-def _endpoint(
+def read_endpoint(
     properties: gcloud_config.Properties, region: str | None, problems: list[Problem]
 ) -> str | None:
+    """The Vertex AI endpoint for `region` (None without one, or after adding the problem)."""
     if not region:
         return None
     try:
@@ -154,7 +155,8 @@ def _endpoint(
         return None
 
 
-def _check_service_account(service_account: str | None, problems: list[Problem]) -> None:
+def check_service_account(service_account: str | None, problems: list[Problem]) -> None:
+    """Add gcloud's problem with `--service-account`, if it would refuse the value."""
     if service_account is not None and not job.is_valid_service_account(service_account):
         problems.append(
             Problem(
@@ -236,7 +238,8 @@ def dump_yaml(spec: Mapping[str, Any]) -> str:
     return text
 
 
-def _options(tokens: Tokens, problems: list[Problem]) -> Options:
+def read_options(tokens: Tokens, problems: list[Problem]) -> Options:
+    """prgcloud's own flags of a create command (`--dry-run`, `--skip-precheck`, ...)."""
     dry_run = None
     if tokens.given("--dry-run"):
         dry_run = tokens.last("--dry-run") or "shell"
@@ -381,18 +384,8 @@ def _config(
     if not path:  # gcloud: `--config=` is no config file
         return None, False
     from_stdin = path == "-"
-    text = _config_text(path, tokens, cwd, read_stdin, problems)
-    if text is None:
-        return None, from_stdin
-    from prgcloud import yamlread  # PyYAML only for a command that reads YAML
-
-    try:
-        raw = yamlread.load_config(text)
-    except yamlread.YamlError as error:
-        problems.append(Problem("--config", f"[{path}] is not valid YAML or JSON: {error}"))
-        return None, from_stdin
-    if not is_text(raw):
-        problems.append(Problem("--config", f"[{path}] {NOT_TEXT}"))
+    read, raw = config_document(path, tokens, cwd, read_stdin, problems)
+    if not read:
         return None, from_stdin
     spec, found = job.normalize_config(raw, api_version)
     if tokens.given("--worker-pool-spec"):
@@ -402,7 +395,28 @@ def _config(
     return spec, from_stdin
 
 
-def _config_text(
+def config_document(
+    path: str, tokens: Tokens, cwd: str, read_stdin: ReadStdin | None, problems: list[Problem]
+) -> tuple[bool, Any]:
+    """The `--config` file `path` loaded as YAML (JSON is YAML): (True, the document), or
+    (False, None) after adding the problem (unreadable, not YAML, or not text)."""
+    text = config_text(path, tokens, cwd, read_stdin, problems)
+    if text is None:
+        return False, None
+    from prgcloud import yamlread  # PyYAML only for a command that reads YAML
+
+    try:
+        raw = yamlread.load_config(text)
+    except yamlread.YamlError as error:
+        problems.append(Problem("--config", f"[{path}] is not valid YAML or JSON: {error}"))
+        return False, None
+    if not is_text(raw):
+        problems.append(Problem("--config", f"[{path}] {NOT_TEXT}"))
+        return False, None
+    return True, raw
+
+
+def config_text(
     path: str,
     tokens: Tokens,
     cwd: str,
@@ -422,9 +436,10 @@ def _config_text(
         return None
 
 
-def _flag_pools(
+def flag_pools(
     tokens: Tokens, api_version: str, cwd: str, problems: list[Problem]
 ) -> list[dict[str, Any]]:
+    """Each `--worker-pool-spec` as a pool mapping, read and checked as gcloud does."""
     occurrences = tokens.all("--worker-pool-spec")
     pools: list[dict[str, Any]] = []
     unparsed: set[int] = set()
@@ -476,7 +491,7 @@ def _list_value(
     return values
 
 
-def _labels(tokens: Tokens, problems: list[Problem]) -> dict[str, str] | None:
+def read_labels(tokens: Tokens, problems: list[Problem]) -> dict[str, str] | None:
     """The `--labels` map (None when the flag is not given at all)."""
     if not tokens.given("--labels"):
         return None
@@ -526,7 +541,8 @@ def _yaml_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _kms_key(tokens: Tokens, project: str | None, problems: list[Problem]) -> str | None:
+def read_kms_key(tokens: Tokens, project: str | None, problems: list[Problem]) -> str | None:
+    """The full KMS key name from `--kms-key` and its `--kms-*` parts (None without one)."""
     key = tokens.last("--kms-key")
     parts = {n: tokens.last(f"--kms-{n}") for n in ("keyring", "location", "project")}
     if key and _FULL_KMS_KEY.match(key):

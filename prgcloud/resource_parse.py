@@ -20,7 +20,7 @@ from typing import Any
 from prgcloud import argdict, jobconfig, parse, resource
 from prgcloud.durations import parse_duration
 from prgcloud.errors import BadInputError, Problem
-from prgcloud.flags import FLAGS, NOT_TEXT, Flag, Kind, ReadStdin, Tokens, is_text, tokenize
+from prgcloud.flags import FLAGS, Flag, Kind, ReadStdin, Tokens, tokenize
 from prgcloud.request import API_VERSIONS, Options
 from prgcloud.resource import RPS, ResourceRequest
 
@@ -78,7 +78,7 @@ def parse_resource_create(
 
     dry_run, wait, polling_interval = _options(tokens, problems)
     properties = parse.gcloud_properties(environ, tokens.last)
-    project, region = parse._where_it_goes(tokens, properties, problems)
+    project, region = parse.where_it_goes(tokens, properties, problems)
     resource_id = _resource_id(tokens, problems)
     config, config_from_stdin = _config(tokens, cwd, read_stdin, api_version, problems)
     pools = _flag_pools(tokens, api_version, problems)
@@ -90,9 +90,9 @@ def parse_resource_create(
                 "via a YAML config file (--config) or via the --resource-pool-spec arg.",
             )
         )
-    labels = parse._labels(tokens, problems)
-    kms_key = parse._kms_key(tokens, properties.get("core/project"), problems)
-    endpoint = parse._endpoint(properties, region, problems)
+    labels = parse.read_labels(tokens, problems)
+    kms_key = parse.read_kms_key(tokens, properties.get("core/project"), problems)
+    endpoint = parse.read_endpoint(properties, region, problems)
     if problems:
         raise BadInputError(problems)
     assert project is not None
@@ -218,18 +218,8 @@ def _config(
     if not path:  # gcloud: `--config=` is no config file
         return None, False
     from_stdin = path == "-"
-    text = parse._config_text(path, tokens, cwd, read_stdin, problems)
-    if text is None:
-        return None, from_stdin
-    from prgcloud import yamlread  # PyYAML only for a command that reads YAML
-
-    try:
-        raw = yamlread.load_config(text)
-    except yamlread.YamlError as error:
-        problems.append(Problem("--config", f"[{path}] is not valid YAML or JSON: {error}"))
-        return None, from_stdin
-    if not is_text(raw):
-        problems.append(Problem("--config", f"[{path}] {NOT_TEXT}"))
+    read, raw = parse.config_document(path, tokens, cwd, read_stdin, problems)
+    if not read:
         return None, from_stdin
     if not isinstance(raw, dict):
         what = "empty" if raw is None else "not a mapping"

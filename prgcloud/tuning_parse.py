@@ -23,9 +23,9 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from prgcloud import job, jobconfig, parse, schemas, yamlread
+from prgcloud import job, jobconfig, parse, schemas
 from prgcloud.errors import BadInputError, Problem
-from prgcloud.flags import NOT_TEXT, TUNING_FLAGS, ReadStdin, Tokens, is_text, tokenize
+from prgcloud.flags import TUNING_FLAGS, ReadStdin, Tokens, tokenize
 from prgcloud.request import API_VERSIONS, TuningRequest
 
 COMMAND = ("ai", "hp-tuning-jobs", "create")
@@ -63,7 +63,7 @@ def parse_tuning_create(
     problems = list(tokens.problems)
     api_version = API_VERSIONS[track]
 
-    options = parse._options(tokens, problems)
+    options = parse.read_options(tokens, problems)
     properties = parse.gcloud_properties(environ, tokens.last)
     project, region, found = parse.resolve_location(tokens.last("--region"), properties)
     problems.extend(found)
@@ -73,11 +73,11 @@ def parse_tuning_create(
     config, config_from_stdin = _config(tokens, cwd, read_stdin, api_version, problems)
     counts = {name: _count(tokens, name, problems) for name in _COUNT_FIELDS}
     algorithm = _algorithm(tokens, api_version, problems)
-    pools = parse._flag_pools(tokens, api_version, cwd, problems)
-    labels = parse._labels(tokens, problems)
-    kms_key = parse._kms_key(tokens, properties.get("core/project"), problems)
-    parse._check_service_account(tokens.last("--service-account"), problems)
-    endpoint = parse._endpoint(properties, region, problems)
+    pools = parse.flag_pools(tokens, api_version, cwd, problems)
+    labels = parse.read_labels(tokens, problems)
+    kms_key = parse.read_kms_key(tokens, properties.get("core/project"), problems)
+    parse.check_service_account(tokens.last("--service-account"), problems)
+    endpoint = parse.read_endpoint(properties, region, problems)
     extended = bool(pools or tokens.last("--persistent-resource-id"))
     if config is not None and not extended:  # the extensions give it a trialJobSpec
         _check_trial_fields(tokens, config, problems)
@@ -223,16 +223,8 @@ def _config(
             )
         )
         return None, from_stdin
-    text = parse._config_text(path, tokens, cwd, read_stdin, problems)
-    if text is None:
-        return None, from_stdin
-    try:
-        raw = yamlread.load_config(text)
-    except yamlread.YamlError as error:
-        problems.append(Problem("--config", f"[{path}] is not valid YAML or JSON: {error}"))
-        return None, from_stdin
-    if not is_text(raw):
-        problems.append(Problem("--config", f"[{path}] {NOT_TEXT}"))
+    read, raw = parse.config_document(path, tokens, cwd, read_stdin, problems)
+    if not read:
         return None, from_stdin
     if not raw:
         # gcloud then sets fields on the message class itself and crashes.
