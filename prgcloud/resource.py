@@ -14,7 +14,7 @@ function of plain data; reading files and the environment happens in `resource_p
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,60 +146,65 @@ def check_flag_pools(
     gcloud stops at its first complaint (and crashes on an empty pool after the first); this
     reports them all, in pool order. Pools that did not parse (`unparsed`) were reported.
     """
-    problems: list[Problem] = []
-    properties = pool_flag_schema()["properties"]
     valid_accelerators = accelerator_types(api_version)
-    for index, pool in enumerate(pools):
-        if index in unparsed:
-            continue
-        where = pool_where(index, len(pools))
+    return [
+        Problem(pool_where(index, len(pools)), message)
+        for index, pool in enumerate(pools)
+        if index not in unparsed
+        for message in _pool_problems(index, pool, valid_accelerators)
+    ]
 
-        def add(message: str, where: str = where) -> None:
-            problems.append(Problem(where, message))
 
-        if not pool:
-            add(
-                "Empty value is not allowed for the first `--resource-pool-spec` flag."
-                if index == 0
-                else "an empty `--resource-pool-spec` is no resource pool (gcloud crashes on "
-                "it with a TypeError). Remove it, or give it machine-type and replica-count."
-            )
-            continue
-        for key in sorted(pool):
-            refused = properties.get(key, {}).get("x-refused")
-            if refused:
-                add(f"key [{key}]: {refused}")
-        checked = {k: v for k, v in pool.items() if not properties.get(k, {}).get("x-refused")}
-        for path, message in schemas.errors(checked, pool_flag_schema()):
-            if path == "disk-type":
-                message = _disk_type_message(pool[path], path)
-            add(f"key [{path}]: {message}" if path else message)
-        if "machine-type" not in pool:
-            add("Key [machine-type] required in dict arg but not provided.")
-        if "min-replica-count" in pool and "max-replica-count" not in pool:
-            add(
-                "Key [max-replica-count] required in dict arg when key [min-replica-count] "
-                "is provided."
-            )
-        if "max-replica-count" in pool and "min-replica-count" not in pool:
-            add(
-                "Key [min-replica-count] required in dict arg when key [max-replica-count] "
-                "is provided."
-            )
-        if "replica-count" not in pool and "min-replica-count" not in pool:
-            add("Key [replica-count] required in dict arg but not provided.")
-        low, high = pool.get("min-replica-count"), pool.get("max-replica-count")
-        if isinstance(low, int) and isinstance(high, int) and low > high:
-            add(f"min-replica-count ({low}) is more than max-replica-count ({high}).")
-        if ("accelerator-count" in pool) != ("accelerator-type" in pool):
-            add("Key [accelerator-type] and [accelerator-count] are required to use accelerators.")
-        accelerator = pool.get("accelerator-type")
-        if accelerator and accelerator not in valid_accelerators:
-            add(
-                f"Found invalid value of [accelerator-type]: {accelerator}. "
-                f"Available values are [{', '.join(valid_accelerators)}]."
-            )
-    return problems
+def _pool_problems(
+    index: int, pool: Mapping[str, Any], valid_accelerators: Sequence[str]
+) -> Iterator[str]:
+    """What is wrong with one `--resource-pool-spec` pool (the `index`th), message by message."""
+    if not pool:
+        yield (
+            "Empty value is not allowed for the first `--resource-pool-spec` flag."
+            if index == 0
+            else "an empty `--resource-pool-spec` is no resource pool (gcloud crashes on "
+            "it with a TypeError). Remove it, or give it machine-type and replica-count."
+        )
+        return
+    properties = pool_flag_schema()["properties"]
+    for key in sorted(pool):
+        refused = properties.get(key, {}).get("x-refused")
+        if refused:
+            yield f"key [{key}]: {refused}"
+    checked = {k: v for k, v in pool.items() if not properties.get(k, {}).get("x-refused")}
+    for path, message in schemas.errors(checked, pool_flag_schema()):
+        if path == "disk-type":
+            message = _disk_type_message(pool[path], path)
+        yield f"key [{path}]: {message}" if path else message
+    yield from _required_keys(pool)
+    low, high = pool.get("min-replica-count"), pool.get("max-replica-count")
+    if isinstance(low, int) and isinstance(high, int) and low > high:
+        yield f"min-replica-count ({low}) is more than max-replica-count ({high})."
+    if ("accelerator-count" in pool) != ("accelerator-type" in pool):
+        yield "Key [accelerator-type] and [accelerator-count] are required to use accelerators."
+    accelerator = pool.get("accelerator-type")
+    if accelerator and accelerator not in valid_accelerators:
+        yield (
+            f"Found invalid value of [accelerator-type]: {accelerator}. "
+            f"Available values are [{', '.join(valid_accelerators)}]."
+        )
+
+
+def _required_keys(pool: Mapping[str, Any]) -> Iterator[str]:
+    """gcloud's complaints about keys a pool must have, in gcloud's words."""
+    if "machine-type" not in pool:
+        yield "Key [machine-type] required in dict arg but not provided."
+    if "min-replica-count" in pool and "max-replica-count" not in pool:
+        yield (
+            "Key [max-replica-count] required in dict arg when key [min-replica-count] is provided."
+        )
+    if "max-replica-count" in pool and "min-replica-count" not in pool:
+        yield (
+            "Key [min-replica-count] required in dict arg when key [max-replica-count] is provided."
+        )
+    if "replica-count" not in pool and "min-replica-count" not in pool:
+        yield "Key [replica-count] required in dict arg but not provided."
 
 
 def disk_type_to_fill(pool: Mapping[str, Any]) -> str | None:

@@ -83,13 +83,7 @@ def parse_resource_create(
     config, config_from_stdin = _config(tokens, cwd, read_stdin, api_version, problems)
     pools = _flag_pools(tokens, api_version, problems)
     if config is None and not pools and not tokens.last("--config"):
-        problems.append(
-            Problem(
-                RPS,
-                "No resource pools specified. At least one resource pool must be provided "
-                "via a YAML config file (--config) or via the --resource-pool-spec arg.",
-            )
-        )
+        problems.append(Problem(RPS, _NO_POOLS))
     labels = parse.read_labels(tokens, problems)
     kms_key = parse.read_kms_key(tokens, properties.get("core/project"), problems)
     endpoint = parse.read_endpoint(properties, region, problems)
@@ -101,37 +95,9 @@ def parse_resource_create(
     assert resource_id is not None
 
     config = config or {}
-    notes = []
-    flag_pools = []
-    for index, pool in enumerate(pools):
-        filled = resource.disk_type_to_fill(pool)
-        if filled:
-            notes.append(
-                f"{resource.pool_where(index, len(pools))}: disk-size={pool['disk-size']} "
-                f"without disk-type: using the API's default boot disk type {filled} "
-                "(gcloud would drop the disk size)."
-            )
-            pool = {**pool, "disk-type": filled}
-        flag_pools.append(resource.flag_pool_body(pool))
+    notes, flag_pools = _filled_pools(pools)
     given = {name: tokens.given(name) for name in (*_FIELD_FLAGS, _CSA)}
-    body = resource.resource_body(
-        pools=[*config.get("resourcePools", []), *flag_pools],
-        display_name=tokens.last("--display-name")
-        if given["--display-name"]
-        else config.get("displayName"),
-        network=tokens.last("--network") if given["--network"] else config.get("network"),
-        kms_key_name=kms_key
-        if given["--kms-key"]
-        else (config.get("encryptionSpec") or {}).get("kmsKeyName"),
-        labels=labels if given["--labels"] else config.get("labels"),
-        enable_custom_service_account=bool(tokens.last(_CSA))
-        if given[_CSA]
-        else bool(
-            ((config.get("resourceRuntimeSpec") or {}).get("serviceAccountSpec") or {}).get(
-                "enableCustomServiceAccount"
-            )
-        ),
-    )
+    body = _body(tokens, config, flag_pools, given, kms_key, labels)
     rewrite = bool(notes) or config_from_stdin or tokens.stdin_read
     args, config_index = parse.gcloud_args(
         argv, tokens, track, rewrite=rewrite, command=COMMAND, spec_flags=_POOL_FLAGS
@@ -152,6 +118,56 @@ def parse_resource_create(
         notes=tuple(notes),
         wait=wait,
         polling_interval=polling_interval,
+    )
+
+
+_NO_POOLS = (
+    "No resource pools specified. At least one resource pool must be provided via a YAML "
+    "config file (--config) or via the --resource-pool-spec arg."
+)
+
+
+def _filled_pools(pools: Sequence[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The `--resource-pool-spec` pools as API bodies, a disk size without a type given the
+    API's default type; and a note for each pool so filled (gcloud would drop its size)."""
+    notes = []
+    bodies = []
+    for index, pool in enumerate(pools):
+        filled = resource.disk_type_to_fill(pool)
+        if filled:
+            notes.append(
+                f"{resource.pool_where(index, len(pools))}: disk-size={pool['disk-size']} "
+                f"without disk-type: using the API's default boot disk type {filled} "
+                "(gcloud would drop the disk size)."
+            )
+            pool = {**pool, "disk-type": filled}
+        bodies.append(resource.flag_pool_body(pool))
+    return notes, bodies
+
+
+def _body(
+    tokens: Tokens,
+    config: Mapping[str, Any],
+    flag_pools: Sequence[dict[str, Any]],
+    given: Mapping[str, bool],
+    kms_key: str | None,
+    labels: dict[str, str] | None,
+) -> dict[str, Any]:
+    """The PersistentResource to create: the config's fields, each given flag winning."""
+    runtime = config.get("resourceRuntimeSpec") or {}
+    return resource.resource_body(
+        pools=[*config.get("resourcePools", []), *flag_pools],
+        display_name=tokens.last("--display-name")
+        if given["--display-name"]
+        else config.get("displayName"),
+        network=tokens.last("--network") if given["--network"] else config.get("network"),
+        kms_key_name=kms_key
+        if given["--kms-key"]
+        else (config.get("encryptionSpec") or {}).get("kmsKeyName"),
+        labels=labels if given["--labels"] else config.get("labels"),
+        enable_custom_service_account=bool(tokens.last(_CSA))
+        if given[_CSA]
+        else bool((runtime.get("serviceAccountSpec") or {}).get("enableCustomServiceAccount")),
     )
 
 

@@ -91,20 +91,7 @@ def parse_tuning_create(
     assert endpoint is not None
     assert config is not None
 
-    body = merge(
-        config,
-        display_name=display_name,
-        max_trial_count=counts["--max-trial-count"],
-        parallel_trial_count=counts["--parallel-trial-count"],
-        algorithm=algorithm,
-        trial_fields={
-            field: tokens.last(name) for name, field in _TRIAL_FIELDS.items() if tokens.last(name)
-        },
-        kms_key=kms_key,
-        labels=labels,
-        pools=[job.flag_pool_body(pool, ()) for pool in pools],
-        persistent_resource_id=tokens.last("--persistent-resource-id"),
-    )
+    body = _merged(tokens, config, display_name, counts, algorithm, kms_key, labels, pools)
     args, config_index = parse.gcloud_args(
         argv, tokens, track, rewrite=needs_config, command=COMMAND, spec_flags=_SPEC_FLAGS
     )
@@ -120,6 +107,33 @@ def parse_tuning_create(
         identity=parse.identity(tokens.last, properties),
         options=options,
         core_project=properties.get("core/project") or None,
+    )
+
+
+def _merged(
+    tokens: Tokens,
+    config: Mapping[str, Any],
+    display_name: str | None,
+    counts: Mapping[str, int | None],
+    algorithm: str | None,
+    kms_key: str | None,
+    labels: dict[str, str] | None,
+    pools: Sequence[dict[str, Any]],
+) -> dict[str, Any]:
+    """The tuning job gcloud sends: the flags' values laid over the config (see `merge`)."""
+    return merge(
+        config,
+        display_name=display_name,
+        max_trial_count=counts["--max-trial-count"],
+        parallel_trial_count=counts["--parallel-trial-count"],
+        algorithm=algorithm,
+        trial_fields={
+            field: tokens.last(name) for name, field in _TRIAL_FIELDS.items() if tokens.last(name)
+        },
+        kms_key=kms_key,
+        labels=labels,
+        pools=[job.flag_pool_body(pool, ()) for pool in pools],
+        persistent_resource_id=tokens.last("--persistent-resource-id"),
     )
 
 
