@@ -31,6 +31,7 @@ _VERBS: dict[tuple[str, ...], str] = {
     ("ai", "custom-jobs", "create-batch"): "create_batch",
     ("ai", "custom-jobs", "check"): "check",
     ("ai", "custom-jobs", "wait"): "wait",
+    ("ai", "custom-jobs", "cancel"): "cancel",
     ("ai", "persistent-resources", "capacity"): "capacity",
     ("ai", "persistent-resources", "delete"): "resource_delete",
     ("ai", "persistent-resources", "reboot"): "resource_reboot",
@@ -53,6 +54,7 @@ usage: prgcloud [alpha|beta] ai custom-jobs create ARGS... [--dry-run[=shell|res
        prgcloud [alpha|beta] ai custom-jobs check ARGS... [--format=FORMAT]
        prgcloud [alpha|beta] ai custom-jobs wait JOB [--region=R] [--project=P] [--format=FORMAT]
                                 [--polling-interval=SECONDS] [--timeout=DURATION]
+       prgcloud [alpha|beta] ai custom-jobs cancel JOB [--wait[=DURATION]] [gcloud's flags]
        prgcloud [alpha|beta] ai hp-tuning-jobs create|check ARGS... [the same prgcloud flags]
                                 [--persistent-resource-id=ID] [--worker-pool-spec=SPEC]...
        prgcloud [alpha|beta] ai persistent-resources create ARGS... [--dry-run[=shell|rest|python]]
