@@ -86,8 +86,8 @@ FLAGS: dict[str, Flag] = {
     ),
     **_flags("global", Kind.BOOL, "--quiet", "--help"),
     **_negatable("global", "--log-http", "--user-output-enabled"),
-    **_flags("prgcloud", Kind.OPTIONAL, "--dry-run", "--wait-for-capacity"),
-    **_negatable("prgcloud", "--skip-precheck", "--strict"),
+    **_flags("prgcloud", Kind.OPTIONAL, "--dry-run", "--wait-for-capacity", "--wait"),
+    **_negatable("prgcloud", "--skip-precheck", "--strict", "--stream-logs"),
 }
 # `hp-tuning-jobs create`'s flags: the custom-job ones it shares, its own, and prgcloud's
 # extensions `--persistent-resource-id` and `--worker-pool-spec` (which gcloud lacks there).

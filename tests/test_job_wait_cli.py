@@ -178,7 +178,9 @@ def test_bad_input_exits_2_before_anything_is_read(
     from prgcloud.environment import Environment
 
     out, err = _streams()
-    code = cli.main(["ai", "custom-jobs", "wait", *args], Environment(environ, stdout=out, stderr=err))
+    code = cli.main(
+        ["ai", "custom-jobs", "wait", *args], Environment(environ, stdout=out, stderr=err)
+    )
     assert code == 2
     assert said in err.getvalue()
 
@@ -233,3 +235,82 @@ def test_cancel_without_wait_is_gcloud_s_own(
     assert result.returncode == 0, result.stderr
     assert f"Request to cancel CustomJob [{name}] has been sent." in result.stderr
     assert "(prgcloud)" not in result.stderr and "ended CANCELLED" not in result.stderr
+
+
+# --- create --wait (prgcloud submits through the real gcloud) --------------------------------
+
+CREATE = [
+    "ai",
+    "custom-jobs",
+    "create",
+    "--display-name=train",
+    "--worker-pool-spec=machine-type=n1-standard-4,replica-count=1,container-image-uri=gcr.io/p/i",
+]
+
+
+def create(environ: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "prgcloud", *CREATE, *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("labels", "extra", "code"),
+    [
+        pytest.param("emulator-duration-seconds=1", [], 0, id="succeeded-0"),
+        pytest.param(
+            "emulator-duration-seconds=1,emulator-outcome=failed,emulator-error-message=oom",
+            [],
+            6,
+            id="failed-6",
+        ),
+        pytest.param("emulator-duration-seconds=1", ["--format=json"], 0, id="with-format"),
+        pytest.param("emulator-duration-seconds=1", ["--format=value(name)"], 0, id="value-name"),
+    ],
+)
+def test_create_wait_submits_then_exits_by_how_the_job_ended(
+    environ: dict[str, str], clean_emulator: Emulator, labels: str, extra: list[str], code: int
+) -> None:
+    result = create(environ, f"--labels={labels}", "--wait=2m", *extra)
+    assert result.returncode == code, result.stderr
+    (job,) = clean_emulator.custom_jobs(PROJECT, REGION)
+    assert job["state"] == ("JOB_STATE_SUCCEEDED" if code == 0 else "JOB_STATE_FAILED")
+    if code == 6:
+        assert f"custom job {job['name']} ended FAILED: oom" in result.stderr
+    if "--format=value(name)" in extra:
+        assert result.stdout == job["name"] + "\n"  # gcloud's own output, untouched
+
+
+def test_create_wait_that_runs_out_exits_5_with_the_job_left_running(
+    environ: dict[str, str], clean_emulator: Emulator
+) -> None:
+    result = create(environ, "--wait=2s")
+    assert result.returncode == 5, result.stderr
+    assert "the job was left running" in result.stderr
+    (job,) = clean_emulator.custom_jobs(PROJECT, REGION)
+    assert job["state"] in ("JOB_STATE_PENDING", "JOB_STATE_RUNNING")
+
+
+def test_a_dry_run_with_wait_says_that_its_snippet_does_not_wait(
+    environ: dict[str, str], clean_emulator: Emulator
+) -> None:
+    result = create(environ, "--wait", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "--wait" not in result.stdout  # gcloud never gets prgcloud's flag
+    assert "the snippet only submits the job" in result.stderr
+    assert clean_emulator.custom_jobs(PROJECT, REGION) == []
+
+
+def test_created_job_name_is_read_from_what_gcloud_printed() -> None:
+    from prgcloud.commands.wait import created_job_name
+
+    name = "projects/123/locations/us-central1/customJobs/456"
+    said = f"Using endpoint [x]\nCustomJob [{name}] is submitted successfully.\n"
+    assert created_job_name("", said) == name
+    assert created_job_name(json.dumps({"name": name}), "") == name
+    assert created_job_name("", "") is None

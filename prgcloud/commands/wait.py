@@ -16,17 +16,18 @@ prints the job as it ended, in gcloud's format, on stdout.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
 from prgcloud import exit_codes, parse
 from prgcloud.commands import arguments
 from prgcloud.durations import DurationError, parse_duration
 from prgcloud.environment import Environment
-from prgcloud.errors import BadInputError, Problem
+from prgcloud.errors import BadInputError, PrecheckFailedError, Problem
 from prgcloud.gcloud_config import Properties, aiplatform_endpoint
-from prgcloud.request import Identity
+from prgcloud.request import Identity, JobRequest
 
 USAGE = (
     "usage: prgcloud [alpha|beta] ai custom-jobs wait JOB [--region=REGION] [--project=PROJECT]\n"
@@ -216,3 +217,90 @@ def finish(target: JobTarget, job: Mapping[str, Any], env: Environment) -> int:
     if error is not None:
         raise error
     return exit_codes.OK
+
+
+# --- create --wait -----------------------------------------------------------------------------
+
+# How gcloud 528 says which job it created, on stderr ("CustomJob [NAME] is submitted
+# successfully."); any full job name gcloud prints (`--format=json`, `value(name)`) will do.
+_SUBMITTED = re.compile(r"CustomJob \[(projects/[^\]\s]+/customJobs/[0-9]+)\] is submitted")
+_ANY_JOB_NAME = re.compile(r"projects/[^/\s\"'\]]+/locations/[^/\s\"'\]]+/customJobs/[0-9]+")
+_KEPT = 64 * 1024  # characters of gcloud's output kept to find the name in
+
+
+class _Tee:
+    """A stream that passes gcloud's output on as it comes and keeps its end to read.
+
+    It has no file descriptor, so `process.stream` copies gcloud's output through it.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.kept = ""
+
+    def write(self, text: str) -> int:
+        self.stream.write(text)
+        self.stream.flush()
+        self.kept = (self.kept + text)[-_KEPT:]
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def created_job_name(stdout: str, stderr: str) -> str | None:
+    """The name of the job gcloud's create printed, from its status line or its output."""
+    said = _SUBMITTED.search(stderr)
+    if said:
+        return said.group(1)
+    anywhere = _ANY_JOB_NAME.search(stdout) or _ANY_JOB_NAME.search(stderr)
+    return anywhere.group(0) if anywhere else None
+
+
+def submit_and_wait(request: JobRequest, env: Environment) -> int:
+    """`create --wait`: submit through gcloud (its output passed on), then wait for the job
+    (`--stream-logs`: stream its logs meanwhile) and exit by how it ended; gcloud's own exit
+    code when it failed."""
+    from prgcloud import submission
+
+    out, err = _Tee(env.stdout), _Tee(env.stderr)
+    status = submission.submit(request, env.environ, stdin=env.stdin, stdout=out, stderr=err)
+    if status != exit_codes.OK:
+        return status
+    name = created_job_name(out.kept, err.kept)
+    if name is None:
+        raise PrecheckFailedError(
+            "gcloud submitted the job but did not print its name (with "
+            "--no-user-output-enabled it prints nothing), so it cannot be waited for: find it "
+            "with `gcloud ai custom-jobs list` and wait with `prgcloud ai custom-jobs wait JOB`."
+        )
+    target = JobTarget(
+        name=name,
+        endpoint=request.endpoint,
+        identity=request.identity,
+        display=arguments.Display(),
+        properties=Properties({}),
+    )
+    if request.options.stream_logs:
+        from prgcloud.commands import stream_logs
+
+        track = [request.track] if request.track else []
+        job = stream_logs.stream_until_ended(
+            target,
+            [*track, "ai", "custom-jobs", "stream-logs", name],
+            env,
+            timeout=request.options.wait_timeout,
+        )
+    else:
+        job = wait_until_ended(target, env, timeout=request.options.wait_timeout)
+    return finish(target, job, env)
+
+
+def dry_run_note(request: JobRequest) -> str | None:
+    """What a dry run says about `--wait`: its snippet submits, and does not wait."""
+    if not request.options.wait:
+        return None
+    return (
+        "NOTE: (prgcloud) --wait: the snippet only submits the job; to wait for it, run "
+        "`prgcloud ai custom-jobs wait JOB` with the name it prints.\n"
+    )
