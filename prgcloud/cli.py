@@ -32,6 +32,7 @@ _VERBS: dict[tuple[str, ...], str] = {
     ("ai", "custom-jobs", "check"): "check",
     ("ai", "custom-jobs", "wait"): "wait",
     ("ai", "custom-jobs", "cancel"): "cancel",
+    ("ai", "custom-jobs", "stream-logs"): "stream_logs",
     ("ai", "persistent-resources", "capacity"): "capacity",
     ("ai", "persistent-resources", "delete"): "resource_delete",
     ("ai", "persistent-resources", "reboot"): "resource_reboot",
@@ -48,6 +49,7 @@ _SHORT_GLOBAL_FLAGS = ("-q", "-h")
 USAGE = """\
 usage: prgcloud [alpha|beta] ai custom-jobs create ARGS... [--dry-run[=shell|rest|python]]
                                 [--skip-precheck] [--wait-for-capacity[=DURATION]] [--strict]
+                                [--wait[=DURATION]] [--stream-logs]
        prgcloud [alpha|beta] ai custom-jobs create-batch FILE [ARGS...] [--max-rate=N]
                                 [--keep-going] [--manifest=PATH] [--format=text|json]
                                 [--dry-run[=STYLE]] [--wait-for-capacity[=DURATION]]
@@ -55,6 +57,7 @@ usage: prgcloud [alpha|beta] ai custom-jobs create ARGS... [--dry-run[=shell|res
        prgcloud [alpha|beta] ai custom-jobs wait JOB [--region=R] [--project=P] [--format=FORMAT]
                                 [--polling-interval=SECONDS] [--timeout=DURATION]
        prgcloud [alpha|beta] ai custom-jobs cancel JOB [--wait[=DURATION]] [gcloud's flags]
+       prgcloud [alpha|beta] ai custom-jobs stream-logs JOB [gcloud's flags]
        prgcloud [alpha|beta] ai hp-tuning-jobs create|check ARGS... [the same prgcloud flags]
                                 [--persistent-resource-id=ID] [--worker-pool-spec=SPEC]...
        prgcloud [alpha|beta] ai persistent-resources create ARGS... [--dry-run[=shell|rest|python]]

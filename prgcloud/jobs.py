@@ -258,6 +258,9 @@ class JobReader(vertex.Reader):
     rejects one that has grown old during a long wait.
     """
 
+    def __enter__(self) -> JobReader:
+        return self
+
     def get_job(self, name: str, *, until: float | None = None) -> dict[str, Any]:
         """GET the custom job `name` as a camelCase dict; `until` (a `time.monotonic()`
         value) ends the read then at the latest."""

@@ -234,7 +234,8 @@ def test_cancel_without_wait_is_gcloud_s_own(
     result = cancel(environ, name)
     assert result.returncode == 0, result.stderr
     assert f"Request to cancel CustomJob [{name}] has been sent." in result.stderr
-    assert "(prgcloud)" not in result.stderr and "ended CANCELLED" not in result.stderr
+    assert "(prgcloud)" not in result.stderr
+    assert "ended CANCELLED" not in result.stderr
 
 
 # --- create --wait (prgcloud submits through the real gcloud) --------------------------------

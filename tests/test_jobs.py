@@ -4,6 +4,7 @@ polling loop run on a fake clock (the clock moves only when the loop sleeps)."""
 from __future__ import annotations
 
 import io
+import itertools
 import random
 from collections.abc import Mapping
 from typing import Any
@@ -175,7 +176,7 @@ def test_polls_come_at_the_polling_interval_jittered_and_honour_retry_after() ->
     script = Script("JOB_STATE_RUNNING", "JOB_STATE_RUNNING", unavailable(4.9), "JOB_STATE_FAILED")
     script.wait()
     elapsed = [p.elapsed for p in script.seen]
-    pauses = [b - a for a, b in zip(elapsed, elapsed[1:], strict=False)]
+    pauses = [b - a for a, b in itertools.pairwise(elapsed)]
     assert all(4.0 <= pause <= 6.0 for pause in pauses)
 
 

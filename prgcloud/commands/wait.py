@@ -16,6 +16,7 @@ prints the job as it ended, in gcloud's format, on stdout.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -228,13 +229,14 @@ _ANY_JOB_NAME = re.compile(r"projects/[^/\s\"'\]]+/locations/[^/\s\"'\]]+/custom
 _KEPT = 64 * 1024  # characters of gcloud's output kept to find the name in
 
 
-class _Tee:
+class _Tee(io.StringIO):
     """A stream that passes gcloud's output on as it comes and keeps its end to read.
 
     It has no file descriptor, so `process.stream` copies gcloud's output through it.
     """
 
     def __init__(self, stream: TextIO) -> None:
+        super().__init__()
         self.stream = stream
         self.kept = ""
 
