@@ -1,0 +1,115 @@
+"""`stream-logs` against the emulator's Cloud Logging: the real gcloud's, and prgcloud's, which
+ends once the job has ended and its last lines are out, exiting by the job's final state."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+from test_job_wait_cli import CREATE, PROJECT, REGION, submit
+
+from prgcloud.emulator import Emulator
+
+PRGCLOUD = [sys.executable, "-m", "prgcloud"]
+
+
+@pytest.fixture
+def environ(gcloud_env: dict[str, str], clean_emulator: Emulator) -> dict[str, str]:
+    return {
+        **gcloud_env,
+        "CLOUDSDK_API_ENDPOINT_OVERRIDES_LOGGING": clean_emulator.url,
+        "CLOUDSDK_CORE_PROJECT": PROJECT,
+        "CLOUDSDK_AI_REGION": REGION,
+    }
+
+
+def messages(stdout: str) -> list[str]:
+    """The messages of gcloud's log lines (severity, time, task, message; tab-separated)."""
+    return [line.split("\t")[-1] for line in stdout.splitlines()]
+
+
+def test_gcloud_s_own_stream_logs_reads_the_emulator_s_lines(
+    environ: dict[str, str], clean_emulator: Emulator
+) -> None:
+    name = submit(clean_emulator, **{"emulator-duration-seconds": "2"})
+    while clean_emulator.custom_job(name)["state"] != "JOB_STATE_SUCCEEDED":
+        time.sleep(0.1)  # ended before gcloud starts: gcloud then ends by itself
+    result = subprocess.run(
+        ["gcloud", "ai", "custom-jobs", "stream-logs", name, "--polling-interval=1"],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert messages(result.stdout) == [
+        "Starting replica workerpool0-0.",
+        "step 1: training.",
+        "Training finished: the job succeeded.",
+    ]
+    assert result.stdout.startswith("INFO\t")
+
+
+def start_streaming(environ: dict[str, str], name: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*PRGCLOUD, "ai", "custom-jobs", "stream-logs", name, "--polling-interval=1"],
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def test_a_job_that_fails_while_streaming_ends_the_stream_with_its_last_line_and_exit_6(
+    environ: dict[str, str], clean_emulator: Emulator
+) -> None:
+    labels = {
+        "emulator-duration-seconds": "4",
+        "emulator-outcome": "failed",
+        "emulator-error-message": "oom-killed",
+    }
+    name = submit(clean_emulator, **labels)
+    process = start_streaming(environ, name.rsplit("/", 1)[-1])
+    stdout, stderr = process.communicate(timeout=180)
+    assert process.returncode == 6, stderr
+    said = messages(stdout)
+    assert said[0] == "Starting replica workerpool0-0."
+    assert said[-1] == "oom-killed"
+    assert len(said) == 5  # start, three steps, the error: every line, each once
+    assert f"custom job {name} ended FAILED: oom-killed" in stderr
+
+
+def test_a_job_cancelled_while_streaming_exits_7(
+    environ: dict[str, str], clean_emulator: Emulator
+) -> None:
+    name = submit(clean_emulator)
+    process = start_streaming(environ, name)
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    assert first.endswith("Starting replica workerpool0-0.\n")
+    clean_emulator.service.cancel_job(name)
+    rest, stderr = process.communicate(timeout=180)
+    assert process.returncode == 7, stderr
+    assert messages(rest)[-1] == "Training stopped: the job was cancelled."
+
+
+def test_create_with_stream_logs_streams_until_the_job_ends(
+    environ: dict[str, str], clean_emulator: Emulator
+) -> None:
+    result = subprocess.run(
+        [*PRGCLOUD, *CREATE, "--labels=emulator-duration-seconds=2", "--stream-logs", "--wait=3m"],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "is submitted successfully" in result.stderr  # gcloud's create, passed through
+    assert messages(result.stdout)[-1] == "Training finished: the job succeeded."
+    (job,) = clean_emulator.custom_jobs(PROJECT, REGION)
+    assert job["state"] == "JOB_STATE_SUCCEEDED"
