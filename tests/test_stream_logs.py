@@ -3,6 +3,8 @@ ends once the job has ended and its last lines are out, exiting by the job's fin
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -113,3 +115,18 @@ def test_create_with_stream_logs_streams_until_the_job_ends(
     assert messages(result.stdout)[-1] == "Training finished: the job succeeded."
     (job,) = clean_emulator.custom_jobs(PROJECT, REGION)
     assert job["state"] == "JOB_STATE_SUCCEEDED"
+
+
+def test_ctrl_c_stops_the_stream_never_the_job(
+    environ: dict[str, str], clean_emulator: Emulator
+) -> None:
+    name = submit(clean_emulator)
+    process = start_streaming(environ, name)
+    assert process.stdout is not None
+    assert process.stdout.readline().endswith("Starting replica workerpool0-0.\n")
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert f"custom job {name} keeps running" in stderr
+    assert clean_emulator.custom_job(name)["state"] == "JOB_STATE_RUNNING"
