@@ -187,9 +187,7 @@ def wait_for_job(
         on_progress(progress)
         if deadline is not None and now >= deadline:
             raise WaitTimedOutError(_gave_up(timeout or 0.0, progress))
-        pause = next(delays)
-        if miss is not None:
-            pause = max(pause, min(miss.retry_after, waiting._RETRY_AFTER_CAP))
+        pause = waiting.pause_after(next(delays), miss)
         sleep(pause if deadline is None else min(pause, deadline - now))
 
 
@@ -343,6 +341,11 @@ class JobReader(vertex.Reader):
         )
 
 
+def poll_deadline(seconds_left: float | None) -> float:
+    """When one poll of a job wait must have answered (`seconds_left` None: no time limit)."""
+    return waiting.poll_deadline(float("inf") if seconds_left is None else seconds_left)
+
+
 def read_until_ended(
     reader: JobReader,
     name: str,
@@ -358,8 +361,7 @@ def read_until_ended(
     """
 
     def read(seconds_left: float | None) -> Mapping[str, Any]:
-        until = None if seconds_left is None else time.monotonic() + max(seconds_left, 1.0)
-        return reader.get_job(name, until=until)
+        return reader.get_job(name, until=poll_deadline(seconds_left))
 
     return wait_for_job(
         read,

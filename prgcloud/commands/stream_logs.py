@@ -133,7 +133,7 @@ def stream_until_ended(
 
             try:
                 job = jobs.wait_for_job(
-                    lambda left: reader.get_job(target.name, until=_until(left)),
+                    lambda left: reader.get_job(target.name, until=jobs.poll_deadline(left)),
                     name=target.name,
                     timeout=timeout,
                     sleep=watch,
@@ -167,10 +167,6 @@ def stream_until_ended(
             "(Ctrl-C stops the stream, never the job).\n"
         )
         raise
-
-
-def _until(seconds_left: float | None) -> float | None:
-    return None if seconds_left is None else time.monotonic() + max(seconds_left, 1.0)
 
 
 def _wall_seconds(text: Any) -> float:
