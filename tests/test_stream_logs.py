@@ -3,16 +3,21 @@ ends once the job has ended and its last lines are out, exiting by the job's fin
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
+from fake_gcloud import FakeGcloud
 from test_job_wait_cli import CREATE, PROJECT, REGION, submit
 
+from prgcloud import cli
 from prgcloud.emulator import Emulator
+from prgcloud.environment import Environment
 
 PRGCLOUD = [sys.executable, "-m", "prgcloud"]
 
@@ -130,3 +135,38 @@ def test_ctrl_c_stops_the_stream_never_the_job(
     assert "Traceback" not in stderr
     assert f"custom job {name} keeps running" in stderr
     assert clean_emulator.custom_job(name)["state"] == "JOB_STATE_RUNNING"
+
+
+# --- what gcloud is asked to do (a fake gcloud records it) ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "given", "polling"),
+    [
+        pytest.param(["stream-logs", "JOB"], [], "--polling-interval=10", id="stream-logs"),
+        pytest.param(
+            ["stream-logs", "JOB"], ["--polling-interval=3"], "--polling-interval=3", id="given"
+        ),
+        pytest.param([*CREATE[2:], "--stream-logs"], [], "--polling-interval=10", id="create"),
+    ],
+)
+def test_gcloud_polls_the_logs_at_the_interval_the_end_of_the_stream_is_timed_by(
+    environ: dict[str, str],
+    clean_emulator: Emulator,
+    tmp_path: Path,
+    command: list[str],
+    given: list[str],
+    polling: str,
+) -> None:
+    name = submit(clean_emulator)
+    clean_emulator.service.cancel_job(name)
+    fake = FakeGcloud.install(tmp_path)
+    said = f"CustomJob [{name}] is submitted successfully."  # what the fake create says
+    env = Environment(
+        fake.environ(environ, stderr=said), stdout=io.StringIO(), stderr=io.StringIO()
+    )
+    argv = ["ai", "custom-jobs", *[name if word == "JOB" else word for word in command], *given]
+    assert cli.main(argv, env) == 7, env.stderr.getvalue()  # type: ignore[attr-defined]
+    stream_logs = fake.calls[-1]
+    assert stream_logs[:4] == ["ai", "custom-jobs", "stream-logs", name]
+    assert [a for a in stream_logs if a.startswith("--polling-interval")] == [polling]

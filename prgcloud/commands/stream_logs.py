@@ -76,11 +76,11 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
         arguments.expand_flags_files(argv, cwd=env.cwd, read_stdin=env.stdin.read)
     )
     given = arguments.flag(namespace, "--polling-interval")
-    if given is None:
-        gcloud_argv.append(f"--polling-interval={DEFAULT_POLLING_SECONDS}")
     target = wait.read_target(namespace, env.environ)
     # gcloud checks the value (an integer >= 1) before it streams; it reports a bad one itself
     polling = float(given) if given and given.isdigit() and int(given) >= 1 else None
+    if given is not None and polling is None:
+        polling = DEFAULT_POLLING_SECONDS  # gcloud refuses it and ends; prgcloud then does
     job = stream_until_ended(target, gcloud_argv, env, polling_interval=polling)
     return wait.finish(target, job, env)
 
@@ -94,7 +94,8 @@ def stream_until_ended(
     polling_interval: float | None = None,
 ) -> Mapping[str, Any]:
     """Run gcloud's stream-logs (`gcloud_argv`) until the job has ended and its last lines
-    are out; return the job as it ended.
+    are out; return the job as it ended. `polling_interval` is the one `gcloud_argv` gives
+    gcloud; None adds `--polling-interval=10` to it.
 
     Raises GcloudFailedError (gcloud's code) when gcloud fails before the job has ended,
     PrecheckFailedError (4) when the job cannot be read, WaitTimedOutError (5) after
@@ -103,6 +104,8 @@ def stream_until_ended(
     from prgcloud import jobs
     from prgcloud.vertex import Location
 
+    if polling_interval is None:
+        gcloud_argv = [*gcloud_argv, f"--polling-interval={DEFAULT_POLLING_SECONDS}"]
     poll = polling_interval or DEFAULT_POLLING_SECONDS
     project, region, _ = jobs.split_name(target.name) or ("", "", "")
     location = Location(project, region, target.endpoint, target.identity)
