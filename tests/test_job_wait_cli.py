@@ -315,3 +315,28 @@ def test_created_job_name_is_read_from_what_gcloud_printed() -> None:
     assert created_job_name("", said) == name
     assert created_job_name(json.dumps({"name": name}), "") == name
     assert created_job_name("", "") is None
+
+
+# --- the library ------------------------------------------------------------------------------
+
+
+def test_the_library_waits_for_a_job_and_hands_it_back_as_it_ended(
+    environ: dict[str, str], clean_emulator: Emulator
+) -> None:
+    import prgcloud
+    from prgcloud import jobs
+
+    name = submit(clean_emulator, **{"emulator-duration-seconds": "1"})
+    seen: list[jobs.JobProgress] = []
+    job = prgcloud.wait_for_job(
+        name.rsplit("/", 1)[-1],
+        project=PROJECT,
+        region=REGION,
+        polling_interval=1,
+        environ=environ,
+        on_progress=seen.append,
+    )
+    assert job["name"] == name
+    ended = jobs.outcome(job)
+    assert ended is not None
+    assert (ended.state, ended.exit_code) == ("JOB_STATE_SUCCEEDED", 0)
