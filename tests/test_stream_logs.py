@@ -170,3 +170,16 @@ def test_gcloud_polls_the_logs_at_the_interval_the_end_of_the_stream_is_timed_by
     stream_logs = fake.calls[-1]
     assert stream_logs[:4] == ["ai", "custom-jobs", "stream-logs", name]
     assert [a for a in stream_logs if a.startswith("--polling-interval")] == [polling]
+
+
+def test_format_shapes_gcloud_s_lines_and_the_job_is_not_printed_after_them(
+    environ: dict[str, str], clean_emulator: Emulator, tmp_path: Path
+) -> None:
+    name = submit(clean_emulator)
+    clean_emulator.service.cancel_job(name)
+    fake = FakeGcloud.install(tmp_path)
+    out = io.StringIO()
+    env = Environment(fake.environ(environ, stdout="a log line"), stdout=out, stderr=io.StringIO())
+    assert cli.main(["ai", "custom-jobs", "stream-logs", name, "--format=json"], env) == 7
+    assert out.getvalue() == "a log line\n"
+    assert "--format=json" in fake.calls[-1]

@@ -17,6 +17,7 @@ unless the command line gives one, so the stream ends within about half a minute
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -82,7 +83,9 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
     if given is not None and polling is None:
         polling = DEFAULT_POLLING_SECONDS  # gcloud refuses it and ends; prgcloud then does
     job = stream_until_ended(target, gcloud_argv, env, polling_interval=polling)
-    return wait.finish(target, job, env)
+    # `--format` shapes gcloud's log lines; the job itself is not printed after them
+    quiet = dataclasses.replace(target.display, format=None, flatten=())
+    return wait.finish(dataclasses.replace(target, display=quiet), job, env)
 
 
 def stream_until_ended(
