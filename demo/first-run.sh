@@ -3,8 +3,8 @@
 # emulator stands in for Google. prgcloud creates a persistent resource with two pools (through
 # the real gcloud) and waits until it is RUNNING; then it submits a job that fits, refuses one
 # that does not (and says why), shows the capacity, waits for room for a third job and then
-# for that job to end. Everything lives in a temporary directory that
-# is removed at the end, with the emulator stopped. About a minute.
+# for that job to end. Everything lives in a temporary directory that is removed at the end,
+# with the emulator stopped. About a minute.
 #
 #   bash demo/first-run.sh
 #

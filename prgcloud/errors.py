@@ -118,13 +118,13 @@ class ResourceFailedError(PrgcloudError):
 class JobFailedError(PrgcloudError):
     """The job waited for ended FAILED or EXPIRED (exit 6); the message holds its error."""
 
-    exit_code = exit_codes.JOB_FAILED
+    exit_code = exit_codes.FAILED
 
 
 class JobCancelledError(PrgcloudError):
     """The job waited for ended CANCELLED (exit 7)."""
 
-    exit_code = exit_codes.JOB_CANCELLED
+    exit_code = exit_codes.CANCELLED
 
 
 class PolicyRefusedError(PrgcloudError):

@@ -18,7 +18,6 @@ Ctrl-C stops the wait, never the job: nothing here cancels anything.
 
 from __future__ import annotations
 
-import functools
 import random
 import re
 import time
@@ -26,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from prgcloud import credentials, exit_codes, vertex, waiting
+from prgcloud import exit_codes, vertex, waiting
 from prgcloud.errors import (
     ApiUnavailableError,
     BadInputError,
@@ -47,10 +46,10 @@ PARTIALLY_SUCCEEDED = "JOB_STATE_PARTIALLY_SUCCEEDED"
 # any state a newer API adds) is one to wait through.
 _ENDED = {
     SUCCEEDED: exit_codes.OK,
-    FAILED: exit_codes.JOB_FAILED,
-    EXPIRED: exit_codes.JOB_FAILED,
-    PARTIALLY_SUCCEEDED: exit_codes.JOB_FAILED,  # batch prediction only; some work failed
-    CANCELLED: exit_codes.JOB_CANCELLED,
+    FAILED: exit_codes.FAILED,
+    EXPIRED: exit_codes.FAILED,
+    PARTIALLY_SUCCEEDED: exit_codes.FAILED,  # batch prediction only; some work failed
+    CANCELLED: exit_codes.CANCELLED,
 }
 GET_PERMISSION = "aiplatform.customJobs.get"
 # Default pause between polls: a job's end is seen within about this long, for 12 reads a
@@ -97,10 +96,10 @@ def outcome_error(job: Mapping[str, Any], *, name: str) -> PrgcloudError | None:
     ended = outcome(job)
     if ended is None:
         raise ValueError(f"custom job {name} has not ended: {job.get('state')}")
-    if ended.exit_code == exit_codes.JOB_FAILED:
+    if ended.exit_code == exit_codes.FAILED:
         why = ended.error_message or "Vertex AI gave no error message"
         return JobFailedError(f"custom job {name} ended {ended.short_state}: {why}")
-    if ended.exit_code == exit_codes.JOB_CANCELLED:
+    if ended.exit_code == exit_codes.CANCELLED:
         return JobCancelledError(f"custom job {name} was cancelled.")
     return None
 
@@ -235,14 +234,12 @@ class JobProgressPrinter(waiting.ProgressPrinter):
     """`waiting.ProgressPrinter` for a job wait: a live line on a terminal, else a line per
     change of state (or of why polls miss), and at least every `waiting.HEARTBEAT_SECONDS`."""
 
-    def line(self, progress: Any) -> str:
-        return status_line(progress)
-
-    def seen(self, progress: Any) -> tuple[str, str]:
-        return (
+    def __call__(self, progress: JobProgress) -> None:  # type: ignore[override]
+        seen = (
             progress.miss.reason if progress.miss else "",
             job_status(progress.job) if progress.job is not None else "",
         )
+        self.show(status_line(progress), seen)
 
 
 # --- reading a job ----------------------------------------------------------------------------
@@ -260,57 +257,31 @@ class JobReader(vertex.Reader):
         return self
 
     def get_job(self, name: str, *, until: float | None = None) -> dict[str, Any]:
-        """GET the custom job `name` as a camelCase dict; `until` (a `time.monotonic()`
-        value) ends the read then at the latest."""
+        """GET the custom job `name` as a camelCase dict, in a single attempt; `until` (a
+        `time.monotonic()` value) ends the read then at the latest."""
         what = f"the read of custom job {name.rsplit('/', 1)[-1]}"
-        read = vertex._Read(self, what, GET_PERMISSION, name, retry=False, until=until)
-        refreshed = False
-        while True:
-            seconds = read._left()
-            if seconds <= 0:
-                raise read._too_slow(0, None)
-            try:
-                client = self._connect(seconds)
-                seconds = min(self.budget.attempt, read._left())
-                if seconds <= 0:
-                    raise vertex._DeadlineExceeded(0.0)
-                call = functools.partial(
-                    client.get_custom_job, name=name, timeout=seconds, retry=None
-                )
-                return read.to_dict(read._bounded(call, seconds))
-            except vertex._Failures.unauthenticated() as error:
-                if refreshed or not self._token_is_stale():
-                    raise self._translate(read, error) from error
-                self._connect(read._left(), fresh=True)
-                refreshed = True
-            except vertex._Failures.all() as error:
-                raise self._translate(read, error) from error
+        read = vertex._Read(self, what, GET_PERMISSION, name, retry=False, until=until, jobs=True)
+        try:
+            return read.to_dict(read.call("get_custom_job", "GetCustomJobRequest", name=name))
+        except PrecheckFailedError as translated:
+            raise self._reword(read, translated) from translated.__cause__
 
-    def _connect(self, seconds: float, *, fresh: bool = False) -> Any:
-        if self._client is not None and not fresh:
-            return self._client
-        token = credentials.access_token(
-            self.location.identity, self.environ, timeout=max(0.1, min(self.budget.token, seconds))
-        )
-        from google.cloud.aiplatform_v1.services.job_service.client import JobServiceClient
-        from google.oauth2.credentials import Credentials
-
-        self.close()
-        client = JobServiceClient(
-            credentials=Credentials(token=token),  # type: ignore[no-untyped-call]  # untyped in google-auth
-            transport="rest",
-            client_options={"api_endpoint": self.location.endpoint.rstrip("/")},
-        )
-        vertex._mount_socket_tracker(getattr(client.transport, "_session", None), self._sockets)
-        self._client, self._token, self._token_time = client, token, time.monotonic()
-        return client
-
-    def _translate(self, read: vertex._Read, error: BaseException) -> PrecheckFailedError:
-        """The one-paragraph error for a failed read of a job."""
+    def _reword(self, read: vertex._Read, said: PrecheckFailedError) -> PrecheckFailedError:
+        """`vertex.Reader`'s paragraph for a failed read, said of a job (`said.__cause__` is
+        the SDK's error, when there was one)."""
         from google.api_core import exceptions as api
 
+        error = said.__cause__
         name = read.resource_id
         where = f"{self.location.where} (at {self.location.endpoint})"
+        if isinstance(said, ApiUnavailableError):  # a missed poll
+            detail = f": {read._describe(error)}" if error is not None else ""
+            return ApiUnavailableError(
+                f"the Vertex AI API at {self.location.endpoint} could not answer {read.what} "
+                f"now ({said.reason}{detail}).",
+                reason=said.reason,
+                retry_after=said.retry_after,
+            )
         if isinstance(error, api.NotFound):
             return PrecheckFailedError(
                 f"custom job {name} was not found in {where}. Check the job id, --project "
@@ -322,20 +293,14 @@ class JobReader(vertex.Reader):
                 f"permission {GET_PERMISSION}, which the role {vertex.VIEWER_ROLE} grants. "
                 f"The API said: {read._describe(error)}."
             )
-        if isinstance(error, vertex._Failures.unauthenticated()):
+        if error is not None and isinstance(error, vertex._Failures.unauthenticated()):
             return PrecheckFailedError(
                 f"the Vertex AI API at {self.location.endpoint} rejected the credentials of "
                 f"{self.who} (HTTP 401). The token is invalid or expired: log in again with "
                 "`gcloud auth login` (or refresh the access token file)."
             )
-        translated = read._translate(error, 1)
-        if isinstance(translated, ApiUnavailableError):  # a missed poll: said in job words
-            return ApiUnavailableError(
-                f"the Vertex AI API at {self.location.endpoint} could not answer {read.what} "
-                f"now ({translated.reason}: {read._describe(error)}).",
-                reason=translated.reason,
-                retry_after=translated.retry_after,
-            )
+        if error is None:
+            return said
         return PrecheckFailedError(
             f"reading custom job {name} in {where} failed: {read._describe(error)}."
         )

@@ -28,9 +28,9 @@ NAME = "projects/p/locations/us-central1/customJobs/42"
     ("state", "code"),
     [
         pytest.param("JOB_STATE_SUCCEEDED", exit_codes.OK, id="succeeded-0"),
-        pytest.param("JOB_STATE_FAILED", exit_codes.JOB_FAILED, id="failed-6"),
-        pytest.param("JOB_STATE_EXPIRED", exit_codes.JOB_FAILED, id="expired-6"),
-        pytest.param("JOB_STATE_CANCELLED", exit_codes.JOB_CANCELLED, id="cancelled-7"),
+        pytest.param("JOB_STATE_FAILED", exit_codes.FAILED, id="failed-6"),
+        pytest.param("JOB_STATE_EXPIRED", exit_codes.FAILED, id="expired-6"),
+        pytest.param("JOB_STATE_CANCELLED", exit_codes.CANCELLED, id="cancelled-7"),
     ],
 )
 def test_a_job_that_ended_has_the_exit_code_of_its_state(state: str, code: int) -> None:
