@@ -95,7 +95,8 @@ TUNING_FLAGS: dict[str, Flag] = {
     **{
         name: flag
         for name, flag in FLAGS.items()
-        if name not in ("--python-package-uris", "--args", "--command")
+        # `--wait` and `--stream-logs` wait for a custom job; a tuning job has no such wait yet
+        if name not in ("--python-package-uris", "--args", "--command", "--wait", "--stream-logs")
     },
     **_flags("command", Kind.VALUE, "--algorithm", "--max-trial-count", "--parallel-trial-count"),
     **_flags("prgcloud", Kind.VALUE, "--persistent-resource-id"),
