@@ -51,11 +51,40 @@ _ENDED = {
     PARTIALLY_SUCCEEDED: exit_codes.FAILED,  # batch prediction only; some work failed
     CANCELLED: exit_codes.CANCELLED,
 }
-GET_PERMISSION = "aiplatform.customJobs.get"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of job that can be waited for: its collection, its name in words, how to read it."""
+
+    collection: str
+    noun: str
+    method: str
+    request: str
+    permission: str
+
+
+CUSTOM = Kind(
+    "customJobs",
+    "custom job",
+    "get_custom_job",
+    "GetCustomJobRequest",
+    "aiplatform.customJobs.get",
+)
+TUNING = Kind(
+    "hyperparameterTuningJobs",
+    "hyperparameter tuning job",
+    "get_hyperparameter_tuning_job",
+    "GetHyperparameterTuningJobRequest",
+    "aiplatform.hyperparameterTuningJobs.get",
+)
+_KINDS = {kind.collection: kind for kind in (CUSTOM, TUNING)}
 # Default pause between polls: a job's end is seen within about this long, for 12 reads a
 # minute against Vertex AI's read quota of 600 a minute.
 DEFAULT_POLLING_SECONDS = 5.0
-_FULL_NAME = re.compile(r"^projects/([^/]+)/locations/([^/]+)/customJobs/([^/]+)$")
+_FULL_NAME = re.compile(
+    r"^projects/([^/]+)/locations/([^/]+)/(customJobs|hyperparameterTuningJobs)/([^/]+)$"
+)
 _JOB_ID = re.compile(r"^[0-9]{1,20}$")
 
 
@@ -88,42 +117,51 @@ def outcome(job: Mapping[str, Any]) -> Outcome | None:
     return Outcome(state, _ENDED[state], str(message) if message else None)
 
 
+def kind_of(name: str) -> Kind:
+    """The kind of job a full name names (a custom job unless it says otherwise)."""
+    full = _FULL_NAME.match(name)
+    return _KINDS[full.group(3)] if full else CUSTOM
+
+
 def outcome_error(job: Mapping[str, Any], *, name: str) -> PrgcloudError | None:
     """The error (exit 6 or 7) a wait on `job` ends with, or None when it succeeded.
 
     Raises ValueError for a job that has not ended.
     """
     ended = outcome(job)
+    what = f"{kind_of(name).noun} {name}"
     if ended is None:
-        raise ValueError(f"custom job {name} has not ended: {job.get('state')}")
+        raise ValueError(f"{what} has not ended: {job.get('state')}")
     if ended.exit_code == exit_codes.FAILED:
         why = ended.error_message or "Vertex AI gave no error message"
-        return JobFailedError(f"custom job {name} ended {ended.short_state}: {why}")
+        return JobFailedError(f"{what} ended {ended.short_state}: {why}")
     if ended.exit_code == exit_codes.CANCELLED:
-        return JobCancelledError(f"custom job {name} was cancelled.")
+        return JobCancelledError(f"{what} was cancelled.")
     return None
 
 
-def job_name(job: str, project: str, region: str) -> str:
-    """`projects/P/locations/R/customJobs/ID` for a job id (or a full name, returned as is).
+def job_name(job: str, project: str, region: str, kind: Kind = CUSTOM) -> str:
+    """`projects/P/locations/R/COLLECTION/ID` for a job id (or a full name, returned as is).
 
     Raises BadInputError for anything that is neither.
     """
-    if _FULL_NAME.match(job):
+    if split_name(job, kind):
         return job
     if not _JOB_ID.match(job):
         raise BadInputError.at(
             "JOB",
-            f"{job!r} is not a custom job: give its numeric id or its full name "
-            "(projects/PROJECT/locations/REGION/customJobs/ID).",
+            f"{job!r} is not a {kind.noun}: give its numeric id or its full name "
+            f"(projects/PROJECT/locations/REGION/{kind.collection}/ID).",
         )
-    return f"projects/{project}/locations/{region}/customJobs/{job}"
+    return f"projects/{project}/locations/{region}/{kind.collection}/{job}"
 
 
-def split_name(job: str) -> tuple[str, str, str] | None:
-    """(project, region, id) of a full custom job name, or None for anything else."""
+def split_name(job: str, kind: Kind = CUSTOM) -> tuple[str, str, str] | None:
+    """(project, region, id) of a full name of a `kind` job, or None for anything else."""
     full = _FULL_NAME.match(job)
-    return (full.group(1), full.group(2), full.group(3)) if full else None
+    if full is None or full.group(3) != kind.collection:
+        return None
+    return full.group(1), full.group(2), full.group(4)
 
 
 # --- the wait ---------------------------------------------------------------------------------
@@ -192,7 +230,7 @@ def wait_for_job(
 
 def _gave_up(timeout: float, progress: JobProgress) -> str:
     text = (
-        f"gave up waiting for custom job {progress.name} after "
+        f"gave up waiting for {kind_of(progress.name).noun} {progress.name} after "
         f"{waiting.format_duration(timeout)}; the job was left running"
     )
     if progress.job is not None:
@@ -212,7 +250,7 @@ def status_line(progress: JobProgress) -> str:
         else f"{waiting.format_duration(progress.remaining)} left"
     )
     line = (
-        f"waiting for custom job {progress.name.rsplit('/', 1)[-1]} "
+        f"waiting for {kind_of(progress.name).noun} {progress.name.rsplit('/', 1)[-1]} "
         f"({waiting.format_duration(progress.elapsed)}, {left})"
     )
     if progress.miss is not None:
@@ -259,10 +297,11 @@ class JobReader(vertex.Reader):
     def get_job(self, name: str, *, until: float | None = None) -> dict[str, Any]:
         """GET the custom job `name` as a camelCase dict, in a single attempt; `until` (a
         `time.monotonic()` value) ends the read then at the latest."""
-        what = f"the read of custom job {name.rsplit('/', 1)[-1]}"
-        read = vertex._Read(self, what, GET_PERMISSION, name, retry=False, until=until, jobs=True)
+        kind = kind_of(name)
+        what = f"the read of {kind.noun} {name.rsplit('/', 1)[-1]}"
+        read = vertex._Read(self, what, kind.permission, name, retry=False, until=until, jobs=True)
         try:
-            return read.to_dict(read.call("get_custom_job", "GetCustomJobRequest", name=name))
+            return read.to_dict(read.call(kind.method, kind.request, name=name))
         except PrecheckFailedError as translated:
             raise self._reword(read, translated) from translated.__cause__
 
@@ -273,6 +312,7 @@ class JobReader(vertex.Reader):
 
         error = said.__cause__
         name = read.resource_id
+        kind = kind_of(name)
         where = f"{self.location.where} (at {self.location.endpoint})"
         if isinstance(said, ApiUnavailableError):  # a missed poll
             detail = f": {read._describe(error)}" if error is not None else ""
@@ -284,13 +324,13 @@ class JobReader(vertex.Reader):
             )
         if isinstance(error, api.NotFound):
             return PrecheckFailedError(
-                f"custom job {name} was not found in {where}. Check the job id, --project "
-                "and --region (`gcloud ai custom-jobs list` lists the jobs there)."
+                f"{kind.noun} {name} was not found in {where}. Check the job id, --project "
+                "and --region (gcloud's `list` of those jobs lists them there)."
             )
         if isinstance(error, (api.Forbidden, api.PermissionDenied)):
             return PrecheckFailedError(
-                f"permission denied reading custom job {name}: {self.who} needs the IAM "
-                f"permission {GET_PERMISSION}, which the role {vertex.VIEWER_ROLE} grants. "
+                f"permission denied reading {kind.noun} {name}: {self.who} needs the IAM "
+                f"permission {kind.permission}, which the role {vertex.VIEWER_ROLE} grants. "
                 f"The API said: {read._describe(error)}."
             )
         if error is not None and isinstance(error, vertex._Failures.unauthenticated()):
@@ -302,7 +342,7 @@ class JobReader(vertex.Reader):
         if error is None:
             return said
         return PrecheckFailedError(
-            f"reading custom job {name} in {where} failed: {read._describe(error)}."
+            f"reading {kind.noun} {name} in {where} failed: {read._describe(error)}."
         )
 
 

@@ -340,3 +340,76 @@ def test_the_library_waits_for_a_job_and_hands_it_back_as_it_ended(
     ended = jobs.outcome(job)
     assert ended is not None
     assert (ended.state, ended.exit_code) == ("JOB_STATE_SUCCEEDED", 0)
+
+
+# --- hp-tuning-jobs wait ----------------------------------------------------------------------
+
+
+TUNING_WAIT = [sys.executable, "-m", "prgcloud", "ai", "hp-tuning-jobs", "wait"]
+
+
+def submit_tuning(emulator: Emulator, **labels: str) -> str:
+    """A hyperparameter tuning job of two trials, created through the emulator's REST API."""
+    body = {
+        "displayName": "tune",
+        "studySpec": {
+            "metrics": [{"metricId": "accuracy", "goal": "MAXIMIZE"}],
+            "parameters": [
+                {"parameterId": "lr", "doubleValueSpec": {"minValue": 0.001, "maxValue": 0.1}}
+            ],
+        },
+        "maxTrialCount": 2,
+        "parallelTrialCount": 2,
+        "trialJobSpec": {
+            "workerPoolSpecs": [
+                {
+                    "machineSpec": {"machineType": "n1-standard-4"},
+                    "replicaCount": "1",
+                    "containerSpec": {"imageUri": "gcr.io/p/trainer"},
+                }
+            ]
+        },
+        "labels": labels,
+    }
+    request = urllib.request.Request(
+        f"{emulator.url}v1/{PARENT}/hyperparameterTuningJobs",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        name: str = json.load(response)["name"]
+    return name
+
+
+@pytest.mark.parametrize(
+    ("labels", "code", "said"),
+    [
+        pytest.param({}, 0, "Hyperparameter tuning job [{name}] ended SUCCEEDED.", id="0"),
+        pytest.param(
+            {"emulator-outcome": "failed"},
+            6,
+            "ERROR: (prgcloud) hyperparameter tuning job {name} ended FAILED: ",
+            id="6",
+        ),
+    ],
+)
+def test_a_tuning_job_is_waited_for_as_a_custom_job_is(
+    environ: dict[str, str],
+    clean_emulator: Emulator,
+    labels: dict[str, str],
+    code: int,
+    said: str,
+) -> None:
+    name = submit_tuning(clean_emulator, **{"emulator-duration-seconds": "1", **labels})
+    process = subprocess.run(
+        [*TUNING_WAIT, name.rsplit("/", 1)[-1], "--polling-interval=1", "--format=value(state)"],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert process.returncode == code, process.stderr
+    assert said.format(name=name) in process.stderr
+    assert process.stdout.strip() in ("JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED")

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from prgcloud import exit_codes, parse
+from prgcloud import exit_codes, jobs, parse
 from prgcloud.commands import arguments
 from prgcloud.durations import DurationError, parse_duration
 from prgcloud.environment import Environment
@@ -69,20 +69,22 @@ def _parser(prog: str, usage: str, *, waits: bool) -> arguments.Parser:
 
 
 def read_target(
-    namespace: Any, environ: Mapping[str, str], problems: list[Problem] | None = None
+    namespace: Any,
+    environ: Mapping[str, str],
+    problems: list[Problem] | None = None,
+    kind: jobs.Kind | None = None,
 ) -> JobTarget:
     """The job a parsed command line names (`job`, `--region`, gcloud-wide flags), resolved
     as gcloud resolves a custom job resource: a full name wins, else --region/--project and
     their properties. Raises BadInputError with every problem (and those already found)."""
-    from prgcloud import jobs
-
+    kind = kind or jobs.CUSTOM
     problems = list(problems or [])
 
     def flag(name: str) -> Any:
         return arguments.flag(namespace, name)
 
     job: str = namespace.job
-    named = jobs.split_name(job)
+    named = jobs.split_name(job, kind)
     properties = parse.gcloud_properties(environ, flag)
     project, region, found = parse.resolve_location(
         flag("--region"), properties, named=named[:2] if named else None, training=False
@@ -92,7 +94,7 @@ def read_target(
     try:
         display = arguments.display(flag, properties)
         if project and region:
-            name = jobs.job_name(job, project, region)
+            name = jobs.job_name(job, project, region, kind)
     except BadInputError as error:
         problems += error.problems
     if problems:
@@ -113,11 +115,12 @@ def parse_args(
     *,
     cwd: str = ".",
     read_stdin: Callable[[int], str] | None = None,
+    kind: jobs.Kind | None = None,
 ) -> WaitArgs:
-    """Read `wait` arguments; resolve the job as gcloud would."""
-    from prgcloud import jobs
-
-    parser = _parser("prgcloud ai custom-jobs wait", USAGE, waits=True)
+    """Read `wait` arguments; resolve the job (a custom job, or of `kind`) as gcloud would."""
+    kind = kind or jobs.CUSTOM
+    group = "custom-jobs" if kind is jobs.CUSTOM else "hp-tuning-jobs"
+    parser = _parser(f"prgcloud ai {group} wait", USAGE.replace("custom-jobs", group), waits=True)
     namespace = parser.parse(arguments.expand_flags_files(argv, cwd=cwd, read_stdin=read_stdin))
     problems: list[Problem] = []
     timeout = None
@@ -140,17 +143,23 @@ def parse_args(
             problems.append(
                 Problem("--polling-interval", f"Value must be an integer >= 1; received: {text}")
             )
-    target = read_target(namespace, environ, problems)
+    target = read_target(namespace, environ, problems, kind)
     return WaitArgs(target, timeout, polling)
 
 
 def run(argv: list[str], env: Environment, *, track: str | None) -> int:
     """Wait for a custom job to end; exit by how it ended (see the module's docstring)."""
     del track  # every release track reads the same job
+    return run_for(argv, env, jobs.CUSTOM)
+
+
+def run_for(argv: list[str], env: Environment, kind: jobs.Kind) -> int:
+    """`wait` for a job of `kind` (`hp-tuning-jobs wait` is the same with TUNING)."""
     if any(a in ("-h", "--help") for a in argv):
-        env.stdout.write(USAGE + "\n")
+        group = "custom-jobs" if kind is jobs.CUSTOM else "hp-tuning-jobs"
+        env.stdout.write(USAGE.replace("custom-jobs", group) + "\n")
         return exit_codes.OK
-    args = parse_args(argv, env.environ, cwd=env.cwd, read_stdin=env.stdin.read)
+    args = parse_args(argv, env.environ, cwd=env.cwd, read_stdin=env.stdin.read, kind=kind)
     job = wait_until_ended(
         args.target, env, timeout=args.timeout, polling_interval=args.polling_interval
     )
@@ -169,11 +178,11 @@ def wait_until_ended(
     Raises PrecheckFailedError (4) or WaitTimedOutError (5); on Ctrl-C says that the job
     keeps running, then lets KeyboardInterrupt through (exit 130).
     """
-    from prgcloud import jobs
     from prgcloud.commands.create import terminal_columns
     from prgcloud.vertex import Location
 
-    project, region, _ = jobs.split_name(target.name) or ("", "", "")
+    kind = jobs.kind_of(target.name)
+    project, region, _ = jobs.split_name(target.name, kind) or ("", "", "")
     location = Location(project, region, target.endpoint, target.identity)
     log = target.display.log(env.stderr)
     log.debug(f"endpoint: {target.endpoint}")
@@ -192,7 +201,7 @@ def wait_until_ended(
     except KeyboardInterrupt:
         printer.done()
         env.stderr.write(
-            f"Stopped waiting; custom job {target.name} keeps running "
+            f"Stopped waiting; {kind.noun} {target.name} keeps running "
             "(Ctrl-C stops the wait, never the job).\n"
         )
         raise
@@ -205,14 +214,13 @@ def finish(target: JobTarget, job: Mapping[str, Any], env: Environment) -> int:
 
     Raises JobFailedError (6) or JobCancelledError (7).
     """
-    from prgcloud import jobs
-
     env.stdout.write(target.display.render(job, lambda: ""))
     ended = jobs.outcome(job)
     assert ended is not None
     if ended.exit_code == exit_codes.OK:
         target.display.log(env.stderr).status(
-            f"Custom job [{target.name}] ended {ended.short_state}."
+            f"{jobs.kind_of(target.name).noun.capitalize()} [{target.name}] ended "
+            f"{ended.short_state}."
         )
     error = jobs.outcome_error(job, name=target.name)
     if error is not None:
