@@ -2,8 +2,9 @@
 # prgcloud's main job, on a fresh machine, with no Google Cloud account: a local Vertex AI
 # emulator stands in for Google. prgcloud creates a persistent resource with two pools (through
 # the real gcloud) and waits until it is RUNNING; then it submits a job that fits, refuses one
-# that does not (and says why), shows the capacity, and waits for room for a third job. Everything lives in a temporary directory that
-# is removed at the end, with the emulator stopped. About a minute.
+# that does not (and says why), shows the capacity, waits for room for a third job and then
+# for that job to end. Everything lives in a temporary directory that is removed at the end,
+# with the emulator stopped. About a minute.
 #
 #   bash demo/first-run.sh
 #
@@ -160,12 +161,13 @@ echo "exit status $status (the shim ran prgcloud for \`gcloud ai custom-jobs cre
 step "The GPU pool is now busy: both of its replicas run train-llm"
 run prgcloud ai persistent-resources capacity "$resource"
 
-step "Submit a third job that waits for capacity: it starts when train-llm finishes (~20 s)"
+step "Submit a third job that waits for capacity (train-llm ends in ~20 s), then for its own end"
 SECONDS=0
 run prgcloud ai custom-jobs create --display-name=finetune-llm \
-    --persistent-resource-id="$resource" "$short" \
-    --worker-pool-spec="$gpu_worker" --wait-for-capacity=2m
-echo "(prgcloud waited, then submitted it: ${SECONDS} s in all)"
+    --persistent-resource-id="$resource" --labels=emulator-duration-seconds=5 \
+    --worker-pool-spec="$gpu_worker" --wait-for-capacity=2m --wait=2m
+echo "(prgcloud waited, then submitted it, then waited for it to end: ${SECONDS} s in all;" \
+    "exit 0: it succeeded, 6 had it failed, 7 had it been cancelled)"
 
 step "The jobs, as Vertex AI (the emulator) sees them: eval-llm was never sent"
 run gcloud ai custom-jobs list --format='table(displayName,state)' --sort-by=createTime

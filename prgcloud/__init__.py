@@ -19,6 +19,7 @@ _API = (
     "capacity",
     "submit",
     "wait_for_capacity",
+    "wait_for_job",
 )
 __all__ = ["__version__", *_API]
 

@@ -15,6 +15,7 @@
     prgcloud.dry_run(request)         # the shell snippet `--dry-run` prints
     prgcloud.check(request)           # Verdict; raises DoesNotFitError / PrecheckFailedError
     prgcloud.submit(request)          # pre-check, then gcloud; returns gcloud's exit code
+    prgcloud.wait_for_job("projects/p/locations/us-central1/customJobs/1")  # the job, ended
     prgcloud.api.create_batch(text)   # a sweep: one line per job (`create-batch FILE`)
 
 Every function takes the same arguments the CLI reads, with the same meaning; errors are the
@@ -35,6 +36,7 @@ from prgcloud.request import JobRequest, TuningRequest
 
 if TYPE_CHECKING:
     from prgcloud.batch_run import BatchResult
+    from prgcloud.jobs import JobProgress
     from prgcloud.precheck import Verdict
     from prgcloud.waiting import WaitProgress
 
@@ -317,3 +319,50 @@ def create_batch(
     return batch_run.run_batch(
         jobs, options, environ, on_progress=on_progress or (lambda line: None), consult=consult
     )
+
+
+def wait_for_job(
+    job: str,
+    *,
+    project: str | None = None,
+    region: str | None = None,
+    timeout: float | None = None,
+    polling_interval: float | None = None,
+    environ: Mapping[str, str] | None = None,
+    on_progress: Callable[[JobProgress], None] | None = None,
+) -> Mapping[str, Any]:
+    """Wait until a custom job has ended; return it (REST JSON) as it ended.
+
+    `job` is its id (in `project` and `region`) or its full name. Read at the endpoint and as
+    the identity gcloud would use in this environment, every `polling_interval` seconds
+    (default 5). How it ended is the caller's to judge: `prgcloud.jobs.outcome(job)` gives the
+    state and its exit code (0 succeeded, 6 failed or expired, 7 cancelled). Raises
+    PrecheckFailedError (exit 4) when the job cannot be read and waiting cannot change that,
+    WaitTimedOutError (exit 5) after `timeout` seconds (the job keeps running). The API being
+    unreachable, slow or failing for a while does not end the wait.
+    """
+    from prgcloud import gcloud_config, jobs, vertex
+    from prgcloud.errors import BadInputError
+
+    environ = dict(os.environ) if environ is None else environ
+    no_flags: dict[str, str] = {}
+    properties = parse.gcloud_properties(environ, no_flags.get)
+    named = jobs.split_name(job)
+    project, region = named[:2] if named else (project, region)
+    if not project or not region:
+        raise BadInputError.at("JOB", "give the job's full name, or its project and region.")
+    name = jobs.job_name(job, project, region)
+    location = vertex.Location(
+        project,
+        region,
+        gcloud_config.aiplatform_endpoint(properties, region),
+        parse.identity(no_flags.get, properties),
+    )
+    with jobs.JobReader(location, environ) as reader:
+        return jobs.read_until_ended(
+            reader,
+            name,
+            timeout=timeout,
+            polling_interval=polling_interval or jobs.DEFAULT_POLLING_SECONDS,
+            on_progress=on_progress or (lambda progress: None),
+        )

@@ -30,6 +30,10 @@ _VERBS: dict[tuple[str, ...], str] = {
     ("ai", "custom-jobs", "create"): "create",
     ("ai", "custom-jobs", "create-batch"): "create_batch",
     ("ai", "custom-jobs", "check"): "check",
+    ("ai", "custom-jobs", "wait"): "wait",
+    ("ai", "custom-jobs", "cancel"): "cancel",
+    ("ai", "custom-jobs", "stream-logs"): "stream_logs",
+    ("ai", "hp-tuning-jobs", "wait"): "tuning_wait",
     ("ai", "persistent-resources", "capacity"): "capacity",
     ("ai", "persistent-resources", "delete"): "resource_delete",
     ("ai", "persistent-resources", "reboot"): "resource_reboot",
@@ -46,12 +50,18 @@ _SHORT_GLOBAL_FLAGS = ("-q", "-h")
 USAGE = """\
 usage: prgcloud [alpha|beta] ai custom-jobs create ARGS... [--dry-run[=shell|rest|python]]
                                 [--skip-precheck] [--wait-for-capacity[=DURATION]] [--strict]
+                                [--wait[=DURATION]] [--stream-logs]
        prgcloud [alpha|beta] ai custom-jobs create-batch FILE [ARGS...] [--max-rate=N]
                                 [--keep-going] [--manifest=PATH] [--format=text|json]
                                 [--dry-run[=STYLE]] [--wait-for-capacity[=DURATION]]
        prgcloud [alpha|beta] ai custom-jobs check ARGS... [--format=FORMAT]
+       prgcloud [alpha|beta] ai custom-jobs wait JOB [--region=R] [--project=P] [--format=FORMAT]
+                                [--polling-interval=SECONDS] [--timeout=DURATION]
+       prgcloud [alpha|beta] ai custom-jobs cancel JOB [--wait[=DURATION]] [gcloud's flags]
+       prgcloud [alpha|beta] ai custom-jobs stream-logs JOB [gcloud's flags]
        prgcloud [alpha|beta] ai hp-tuning-jobs create|check ARGS... [the same prgcloud flags]
                                 [--persistent-resource-id=ID] [--worker-pool-spec=SPEC]...
+       prgcloud [alpha|beta] ai hp-tuning-jobs wait JOB [the flags of custom-jobs wait]
        prgcloud [alpha|beta] ai persistent-resources create ARGS... [--dry-run[=shell|rest|python]]
                                 [--wait[=DURATION]] [--polling-interval=DURATION]
        prgcloud ai persistent-resources capacity ID [--region=R] [--project=P] [--format=FORMAT]

@@ -94,7 +94,8 @@ class NotFoundError(PrecheckFailedError):
 
 
 class WaitTimedOutError(PrgcloudError):
-    """A wait (`--wait-for-capacity`, `--wait`) ran out of time (exit 5)."""
+    """A wait ran out of time (exit 5): `--wait-for-capacity`, a resource's `--wait`, or a
+    wait for a job to end."""
 
     exit_code = exit_codes.WAIT_TIMED_OUT
 
@@ -112,6 +113,18 @@ class ResourceFailedError(PrgcloudError):
         super().__init__(message)
         self.state = state
         self.error_message = error_message
+
+
+class JobFailedError(PrgcloudError):
+    """The job waited for ended FAILED or EXPIRED (exit 6); the message holds its error."""
+
+    exit_code = exit_codes.FAILED
+
+
+class JobCancelledError(PrgcloudError):
+    """The job waited for ended CANCELLED (exit 7)."""
+
+    exit_code = exit_codes.CANCELLED
 
 
 class PolicyRefusedError(PrgcloudError):

@@ -86,8 +86,8 @@ FLAGS: dict[str, Flag] = {
     ),
     **_flags("global", Kind.BOOL, "--quiet", "--help"),
     **_negatable("global", "--log-http", "--user-output-enabled"),
-    **_flags("prgcloud", Kind.OPTIONAL, "--dry-run", "--wait-for-capacity"),
-    **_negatable("prgcloud", "--skip-precheck", "--strict"),
+    **_flags("prgcloud", Kind.OPTIONAL, "--dry-run", "--wait-for-capacity", "--wait"),
+    **_negatable("prgcloud", "--skip-precheck", "--strict", "--stream-logs"),
 }
 # `hp-tuning-jobs create`'s flags: the custom-job ones it shares, its own, and prgcloud's
 # extensions `--persistent-resource-id` and `--worker-pool-spec` (which gcloud lacks there).
@@ -95,7 +95,8 @@ TUNING_FLAGS: dict[str, Flag] = {
     **{
         name: flag
         for name, flag in FLAGS.items()
-        if name not in ("--python-package-uris", "--args", "--command")
+        # `--wait` and `--stream-logs` wait for a custom job; a tuning job has no such wait yet
+        if name not in ("--python-package-uris", "--args", "--command", "--wait", "--stream-logs")
     },
     **_flags("command", Kind.VALUE, "--algorithm", "--max-trial-count", "--parallel-trial-count"),
     **_flags("prgcloud", Kind.VALUE, "--persistent-resource-id"),

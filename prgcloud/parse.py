@@ -260,7 +260,20 @@ def read_options(tokens: Tokens, problems: list[Problem]) -> Options:
                     "--wait-for-capacity", f"expected a duration like 90s, 10m or 2h, not {raw!r}."
                 )
             )
+    wait_timeout = None
+    if tokens.given("--wait") and tokens.last("--wait"):
+        try:
+            wait_timeout = parse_duration(tokens.last("--wait"))
+        except ValueError:
+            raw = tokens.last("--wait")
+            problems.append(
+                Problem("--wait", f"expected a duration like 90s, 10m or 2h, not {raw!r}.")
+            )
+    stream_logs = bool(tokens.last("--stream-logs"))
     return Options(
+        wait=tokens.given("--wait") or stream_logs,
+        wait_timeout=wait_timeout,
+        stream_logs=stream_logs,
         dry_run=dry_run,
         skip_precheck=bool(tokens.last("--skip-precheck")),
         wait_for_capacity=wait,

@@ -173,6 +173,72 @@ def stream(
         return _status(running.exit_code)
 
 
+class Background:
+    """gcloud running in the background of a `background()` block."""
+
+    def __init__(self, guard: _Guard, running: Any) -> None:
+        self._guard = guard
+        self._running = running
+
+    def alive(self) -> bool:
+        """Whether gcloud still runs."""
+        return bool(self._running.is_alive())
+
+    def interrupted(self) -> bool:
+        """Whether a signal came (it is passed on to gcloud, then to the caller's handler)."""
+        return self._guard.received is not None
+
+    def stop(self) -> None:
+        """Ask gcloud to end (SIGTERM: gcloud then ends at once, saying nothing)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self._running.pid, signal.SIGTERM)
+
+    def wait(self) -> int:
+        """Wait for gcloud to end; its exit code (128 + N after signal N)."""
+        self._guard.wait(self._running)
+        return _status(self._running.exit_code)
+
+
+@contextlib.contextmanager
+def background(
+    argv: Sequence[str],
+    environ: Mapping[str, str],
+    *,
+    stdout_line: Callable[[str], None],
+    stderr: IO[Any],
+) -> Iterator[Background | None]:
+    """Run gcloud with `argv` while the block runs; each line it prints goes to `stdout_line`.
+
+    gcloud reads no stdin; its stderr is `stderr` (a real file as it is, else a copy). Signals
+    are held back and passed on to gcloud as `stream` does them (the block should end soon
+    after `interrupted()`); when the block ends gcloud is stopped if it still runs, and waited
+    for. None (nothing started) when a signal came before gcloud could start.
+    """
+    gcloud = _command(environ)
+    with guarded() as guard, open(os.devnull, "rb") as nothing:
+        if guard.received is not None:
+            yield None
+            return
+        running = guard.start(
+            gcloud,
+            argv,
+            _env=dict(environ),
+            _ok_code=_ANY_EXIT,
+            _in=nothing,
+            _out=stdout_line,
+            _err=_fd_or_copy(stderr),
+            _tty_out=False,
+            _decode_errors="replace",
+        )
+        job = Background(guard, running)
+        try:
+            yield job
+        finally:
+            if job.alive():
+                job.stop()
+            guard.wait(running)
+
+
 def _status(exit_code: int) -> int:
     """sh's exit code as a shell reports it: a signal N (sh says -N) is 128 + N."""
     return exit_code if exit_code >= 0 else 128 - exit_code

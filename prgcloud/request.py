@@ -70,6 +70,11 @@ class Options:
     skip_precheck: bool = False
     wait_for_capacity: float | None = None  # seconds, None when not waiting
     strict: bool = False
+    # `--wait[=DURATION]` / `--stream-logs`: once submitted, wait for the job to end
+    # (wait_timeout None: no limit), streaming its logs meanwhile
+    wait: bool = False
+    wait_timeout: float | None = None
+    stream_logs: bool = False
 
 
 @dataclass(frozen=True)

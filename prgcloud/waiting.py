@@ -44,6 +44,12 @@ _POLL_SECONDS = 8.0
 _LAST_POLL_SECONDS = 3.0
 
 
+def pause_after(pause: float, miss: ApiUnavailableError | None) -> float:
+    """The pause before the next poll: `pause`, or longer if the missed poll's server asked
+    (Retry-After, at most a few seconds)."""
+    return pause if miss is None else max(pause, min(miss.retry_after, _RETRY_AFTER_CAP))
+
+
 def poll_deadline(seconds_left: float) -> float:
     """The `time.monotonic()` by which one poll of a wait with `seconds_left` must answer."""
     return time.monotonic() + min(_POLL_SECONDS, max(seconds_left, _LAST_POLL_SECONDS))

@@ -221,7 +221,14 @@ def test_last_all_and_given_answer_about_one_flag() -> None:
 
 def test_prgcloud_s_own_flags_are_never_gcloud_s() -> None:
     ours = {name for name, flag in FLAGS.items() if flag.scope == "prgcloud"}
-    assert ours == {"--dry-run", "--skip-precheck", "--strict", "--wait-for-capacity"}
+    assert ours == {
+        "--dry-run",
+        "--skip-precheck",
+        "--strict",
+        "--wait-for-capacity",
+        "--wait",
+        "--stream-logs",
+    }
 
 
 # --- --flags-file ---------------------------------------------------------------------------

@@ -164,3 +164,9 @@ def test_a_worker_pool_spec_that_does_not_parse_is_said_once(cwd: str) -> None:
         tuning(cwd, "--persistent-resource-id=r", "--worker-pool-spec=foo")
     assert [problem.where for problem in refused.value.problems] == ["--worker-pool-spec"]
     assert "Bad syntax for dict arg: [foo]" in str(refused.value)
+
+
+@pytest.mark.parametrize("flag", ["--wait", "--wait=1h", "--stream-logs"])
+def test_the_custom_job_waits_are_not_taken_silently_by_a_tuning_job(cwd: str, flag: str) -> None:
+    with pytest.raises(BadInputError, match="unrecognized arguments"):
+        tuning(cwd, "--worker-pool-spec=machine-type=n1-standard-4,container-image-uri=g/p/t", flag)

@@ -59,12 +59,25 @@ def create(
     )
     if request.options.dry_run:
         env.stdout.write(render.dry_run_text(request, note))
-        return 0
+        return _dry_run_wait_note(request, env)
+    if request.options.wait:
+        from prgcloud.commands import wait
+
+        return wait.submit_and_wait(request, env)
     from prgcloud import submission  # not for a dry run: it never sends anything
 
     return submission.submit(
         request, env.environ, stdin=env.stdin, stdout=env.stdout, stderr=env.stderr
     )
+
+
+def _dry_run_wait_note(request: JobRequest, env: Environment) -> int:
+    """A dry run with `--wait` says that its snippet submits without waiting; exit 0."""
+    if request.options.wait:
+        from prgcloud.commands import wait
+
+        env.stderr.write(wait.dry_run_note(request) or "")
+    return 0
 
 
 def precheck(request: JobRequest, env: Environment) -> tuple[str | None, Verdict | None]:

@@ -128,9 +128,11 @@ def _ensure_token_file(environ: Mapping[str, str]) -> Path:
 
 
 def export_lines(url: str, token: Path) -> list[str]:
-    """The shell lines that point gcloud (and prgcloud, which reads the same) at `url`."""
+    """The shell lines that point gcloud (and prgcloud, which reads the same) at `url`: its
+    Vertex AI and its Cloud Logging (`stream-logs` reads the jobs' logs there)."""
     return [
         f"export CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM={url}",
+        f"export CLOUDSDK_API_ENDPOINT_OVERRIDES_LOGGING={url}",
         f"export CLOUDSDK_AUTH_ACCESS_TOKEN_FILE={token}",
     ]
 

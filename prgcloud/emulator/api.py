@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from prgcloud.emulator import schema
+from prgcloud.emulator import logging_api, schema
 from prgcloud.emulator.errors import ApiError, invalid
 from prgcloud.emulator.model import Operation, Page, Service
 
@@ -151,6 +151,8 @@ class Api:
         split = urlsplit(raw_path)
         if split.path == HEALTH_PATH and method == "GET":
             return Response(200, {"status": "SERVING"})
+        if split.path == logging_api.PATH and method == "POST":
+            return self._list_log_entries(split.query, headers, body)
         match = re.match(
             r"^/(v1|v1beta1|ui)/projects/([^/]+)/locations/([^/]+)(?:/(.*))?$", split.path
         )
@@ -194,6 +196,22 @@ class Api:
             if fault.status is not None:
                 raise ApiError(fault.status, fault.message)
         return handler(self, request)
+
+    def _list_log_entries(self, query: str, headers: Mapping[str, str], body: bytes) -> Response:
+        """Cloud Logging's `entries:list` (`logging_api`), for `gcloud ... stream-logs`."""
+        if not _authorized(headers):
+            return Response(401, ApiError("UNAUTHENTICATED", _UNAUTHENTICATED).to_json())
+        _query(query, frozenset())
+        try:
+            decoded = json.loads(body or b"{}")
+        except (ValueError, RecursionError) as error:
+            raise invalid(f"Invalid JSON payload received. {error}.", "") from None
+        if not isinstance(decoded, dict):
+            raise invalid("Invalid JSON payload received. Expected an object.", "")
+        fault = self.faults.take("POST", logging_api.PATH)
+        if fault is not None and fault.status is not None:
+            raise ApiError(fault.status, fault.message)
+        return Response(200, logging_api.list_entries(self.service, decoded))
 
     # ---------------------------------------------------------------- persistentResources
 

@@ -49,12 +49,19 @@ MAX_DEPTH = 64
 _QUOTED_AT_MOST = 200  # characters of a bad filter quoted back in the error
 
 
-def compile_filter(text: str) -> Predicate:
-    """A predicate for the filter `text` (empty: everything matches)."""
+Compare = Callable[[str, str, str, str], Predicate]
+
+
+def compile_filter(text: str, compare: Compare | None = None) -> Predicate:
+    """A predicate for the filter `text` (empty: everything matches).
+
+    `compare(text, field, op, value)` makes the predicate of one comparison; by default that
+    of `customJobs.list` (the logging route brings its own, for log entries).
+    """
     tokens = _tokenize(text)
     if not tokens:
         return lambda _doc: True
-    parser = _Parser(tokens, text)
+    parser = _Parser(tokens, text, compare or _compare)
     predicate = parser.expression()
     if parser.position != len(tokens):
         raise _error(text, f"unexpected {tokens[parser.position][1]!r}")
@@ -79,13 +86,19 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
     return tokens
 
 
+def filter_error(text: str, why: str) -> Exception:
+    """400 INVALID_ARGUMENT for the filter `text`, saying why."""
+    return _error(text, why)
+
+
 def _error(text: str, why: str) -> Exception:
     shown = text if len(text) <= _QUOTED_AT_MOST else text[:_QUOTED_AT_MOST] + "..."
     return invalid(f"Invalid filter {shown!r}: {why}.", "filter")
 
 
 class _Parser:
-    def __init__(self, tokens: list[tuple[str, str]], text: str) -> None:
+    def __init__(self, tokens: list[tuple[str, str]], text: str, compare: Compare) -> None:
+        self.compare = compare
         self.tokens = tokens
         self.text = text
         self.position = 0
@@ -161,7 +174,7 @@ class _Parser:
         value_kind, value = self._take()
         if value_kind not in ("word", "quoted"):
             raise _error(self.text, f"expected a value after {field}{op}")
-        return _compare(self.text, field, op, value)
+        return self.compare(self.text, field, op, value)
 
 
 def _negation(inner: Predicate) -> Predicate:

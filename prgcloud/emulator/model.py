@@ -491,6 +491,15 @@ class Service:
                 filter_text,
             )
 
+    def jobs_with_id(self, project: str, job_id: str) -> tuple[list[dict[str, Any]], float]:
+        """The custom jobs of `project` with the numeric id `job_id` (in any location), and
+        the emulator's time now: what the logging route writes a job's log lines from."""
+        with self._session() as now:
+            if not re.fullmatch(r"[a-z0-9.:-]+", project) or not job_id.isdigit():
+                return [], now
+            pattern = f"projects/{project}/locations/*/customJobs/{job_id}"
+            return self._store.docs_matching("job", pattern), now
+
     def cancel_job(self, name: str) -> None:
         """Cancel a job that has not ended: CANCELLED, its replicas released."""
         with self._session() as now:

@@ -157,6 +157,13 @@ class Store:
                 return
             after = rows[-1][0]
 
+    def docs_matching(self, kind: str, pattern: str) -> list[Any]:
+        """The documents of `kind` whose name matches the GLOB `pattern`, in creation order."""
+        rows = self._db.execute(
+            "SELECT doc FROM entities WHERE kind = ? AND name GLOB ? ORDER BY seq", (kind, pattern)
+        ).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
     def jobs_on(self, resource: str, states: Sequence[str]) -> Iterator[Entity]:
         """The jobs on a persistent resource in any of `states`, in creation order, read a
         batch at a time (a job changed meanwhile is seen as it is when its batch is read)."""

@@ -46,6 +46,7 @@ def test_env_init_prints_the_lines_that_point_gcloud_at_the_emulator(home: str) 
     assert status == 0
     assert out == (
         "export CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM=http://127.0.0.1:9999/\n"
+        "export CLOUDSDK_API_ENDPOINT_OVERRIDES_LOGGING=http://127.0.0.1:9999/\n"
         f"export CLOUDSDK_AUTH_ACCESS_TOKEN_FILE={token}\n"
     )
     assert token.read_text() == TOKEN_TEXT
