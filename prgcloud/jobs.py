@@ -299,13 +299,13 @@ class JobReader(vertex.Reader):
         `time.monotonic()` value) ends the read then at the latest."""
         kind = kind_of(name)
         what = f"the read of {kind.noun} {name.rsplit('/', 1)[-1]}"
-        read = vertex._Read(self, what, kind.permission, name, retry=False, until=until, jobs=True)
+        read = vertex.Read(self, what, kind.permission, name, retry=False, until=until, jobs=True)
         try:
             return read.to_dict(read.call(kind.method, kind.request, name=name))
         except PrecheckFailedError as translated:
             raise self._reword(read, translated) from translated.__cause__
 
-    def _reword(self, read: vertex._Read, said: PrecheckFailedError) -> PrecheckFailedError:
+    def _reword(self, read: vertex.Read, said: PrecheckFailedError) -> PrecheckFailedError:
         """`vertex.Reader`'s paragraph for a failed read, said of a job (`said.__cause__` is
         the SDK's error, when there was one)."""
         from google.api_core import exceptions as api
@@ -315,7 +315,7 @@ class JobReader(vertex.Reader):
         kind = kind_of(name)
         where = f"{self.location.where} (at {self.location.endpoint})"
         if isinstance(said, ApiUnavailableError):  # a missed poll
-            detail = f": {read._describe(error)}" if error is not None else ""
+            detail = f": {read.describe(error)}" if error is not None else ""
             return ApiUnavailableError(
                 f"the Vertex AI API at {self.location.endpoint} could not answer {read.what} "
                 f"now ({said.reason}{detail}).",
@@ -331,9 +331,9 @@ class JobReader(vertex.Reader):
             return PrecheckFailedError(
                 f"permission denied reading {kind.noun} {name}: {self.who} needs the IAM "
                 f"permission {kind.permission}, which the role {vertex.VIEWER_ROLE} grants. "
-                f"The API said: {read._describe(error)}."
+                f"The API said: {read.describe(error)}."
             )
-        if error is not None and isinstance(error, vertex._Failures.unauthenticated()):
+        if error is not None and isinstance(error, vertex.Failures.unauthenticated()):
             return PrecheckFailedError(
                 f"the Vertex AI API at {self.location.endpoint} rejected the credentials of "
                 f"{self.who} (HTTP 401). The token is invalid or expired: log in again with "
@@ -342,7 +342,7 @@ class JobReader(vertex.Reader):
         if error is None:
             return said
         return PrecheckFailedError(
-            f"reading {kind.noun} {name} in {where} failed: {read._describe(error)}."
+            f"reading {kind.noun} {name} in {where} failed: {read.describe(error)}."
         )
 
 

@@ -165,7 +165,7 @@ class Reader:
         """
         name = f"{self.location.parent}/persistentResources/{resource_id}"
         what = f"the read of persistent resource {resource_id!r}"
-        read = _Read(self, what, GET_PERMISSION, resource_id, retry=retry, until=until)
+        read = Read(self, what, GET_PERMISSION, resource_id, retry=retry, until=until)
         answer = read.call("get_persistent_resource", "GetPersistentResourceRequest", name=name)
         resource = read.to_dict(answer)
         if not str(resource.get("name", "")).endswith(f"/persistentResources/{resource_id}"):
@@ -177,7 +177,7 @@ class Reader:
     ) -> list[dict[str, Any]]:
         """The custom jobs of the location that the API's list `filter_text` keeps (e.g.
         `state="JOB_STATE_RUNNING"`), as camelCase dicts."""
-        read = _Read(
+        read = Read(
             self,
             "the list of custom jobs",
             JOBS_LIST_PERMISSION,
@@ -189,10 +189,10 @@ class Reader:
 
     def list(self, *, until: float | None = None) -> list[dict[str, Any]]:
         """Every persistent resource of the location, as camelCase dicts."""
-        read = _Read(self, "the list of persistent resources", LIST_PERMISSION, "-", until=until)
+        read = Read(self, "the list of persistent resources", LIST_PERMISSION, "-", until=until)
         return list(read.pages("list_persistent_resources", "persistentResources"))
 
-    # --- used by _Read ---
+    # --- used by Read ---
 
     def _connect(self, seconds: float, *, fresh: bool = False, jobs: bool = False) -> Any:
         """The client (the job service's with `jobs`), with a token gcloud would send
@@ -234,7 +234,7 @@ class Reader:
         return text.replace(self._token, "[the access token]") if self._token else text
 
 
-class _Read:
+class Read:
     """One read: its deadline, its attempts, and the paragraph for each way it can fail."""
 
     def __init__(
@@ -288,19 +288,19 @@ class _Read:
                     getattr(client, method), request=request, timeout=seconds, retry=None
                 )
                 return self._bounded(call, seconds)
-            except _Failures.retryable() as error:
+            except Failures.retryable() as error:
                 wait = max(pause, _retry_after(error))
                 if not self.retry or attempts > budget.retries or wait >= self._left():
                     raise self._translate(error, attempts) from error
                 time.sleep(wait)
                 pause *= 2
-            except _Failures.unauthenticated() as error:
+            except Failures.unauthenticated() as error:
                 # A token that has grown old in a long wait may have expired: fetch it again, once.
                 if refreshed or not self.reader._token_is_stale():
                     raise self._translate(error, attempts) from error
                 self.reader._connect(self._left(), fresh=True, jobs=self.jobs)
                 refreshed = True
-            except _Failures.all() as error:
+            except Failures.all() as error:
                 raise self._translate(error, attempts) from error
 
     def pages(self, method: str, items: str, **fields: Any) -> Iterator[dict[str, Any]]:
@@ -373,7 +373,7 @@ class _Read:
 
     def _too_slow(self, attempts: int, error: BaseException | None) -> ApiUnavailableError:
         seconds = time.monotonic() - self.started
-        last = f"; the last answer was: {self._describe(error)}" if error else ""
+        last = f"; the last answer was: {self.describe(error)}" if error else ""
         plural = "s" if attempts != 1 else ""
         return ApiUnavailableError(
             f"the Vertex AI API at {self.endpoint} did not answer {self.what} in time "
@@ -388,7 +388,7 @@ class _Read:
         from requests import exceptions as http
 
         location = self.reader.location
-        described = self._describe(error)
+        described = self.describe(error)
         if isinstance(error, api.NotFound):
             return NotFoundError(
                 f"persistent resource {self.resource_id!r} was not found in {location.where} "
@@ -408,14 +408,14 @@ class _Read:
                 f"it (--account, --impersonate-service-account), {self.reader.escape} "
                 f"The API said: {described}."
             )
-        if isinstance(error, _Failures.unauthenticated()):
+        if isinstance(error, Failures.unauthenticated()):
             return PrecheckFailedError(
                 f"the Vertex AI API at {self.endpoint} rejected the credentials of "
                 f"{self.reader.who} (HTTP 401). The token is invalid or expired: log in again "
                 f"with `gcloud auth login` (or refresh the access token file), {self.reader.escape}"
             )
         if isinstance(error, (_DeadlineExceeded, http.Timeout)) or (
-            isinstance(error, _Failures.retryable()) and attempts > 1
+            isinstance(error, Failures.retryable()) and attempts > 1
         ):
             return self._too_slow(attempts, error)
         if isinstance(error, http.ConnectionError):
@@ -426,7 +426,7 @@ class _Read:
                 f"{self.reader.escape}",
                 reason=f"API unreachable ({described})",
             )
-        if isinstance(error, _Failures.transient_answers()):
+        if isinstance(error, Failures.transient_answers()):
             return ApiUnavailableError(
                 f"the Vertex AI API at {self.endpoint} could not answer {self.what} now: "
                 f"{described}. The service is busy or having trouble; try again later, "
@@ -434,22 +434,22 @@ class _Read:
                 reason=f"API answered HTTP {getattr(error, 'code', '?')}",
                 retry_after=_retry_after(error),
             )
-        if isinstance(error, _Failures.unparsable()):
+        if isinstance(error, Failures.unparsable()):
             return self.malformed(f"something that is not Vertex AI's JSON ({described})")
         return PrecheckFailedError(
             f"reading persistent resource {self.resource_id!r} in {location.where} failed: "
             f"{described}. Check the request's project and region, {self.reader.escape}"
         )
 
-    def _describe(self, error: BaseException) -> str:
+    def describe(self, error: BaseException) -> str:
         return self.reader._scrub(_describe(error))
 
     def _listing(self) -> str:
         """A sentence naming the resources that do exist there, or "" when they cannot be listed."""
-        lister = _Read(
+        lister = Read(
             self.reader, "the list", LIST_PERMISSION, "-", until=self.deadline, retry=False
         )
-        failures: tuple[type[BaseException], ...] = (*_Failures.all(), PrecheckFailedError)
+        failures: tuple[type[BaseException], ...] = (*Failures.all(), PrecheckFailedError)
         try:
             names = [
                 str(r.get("name", "")).rsplit("/", 1)[-1]
@@ -485,7 +485,7 @@ class _DeadlineExceeded(Exception):
         super().__init__(f"timed out: no answer within {seconds:.1f} s")
 
 
-class _Failures:
+class Failures:
     """The exception classes a read can fail with, by kind (imported only with the SDK)."""
 
     @staticmethod
@@ -538,7 +538,7 @@ class _Failures:
             auth.GoogleAuthError,
             http.RequestException,
             _DeadlineExceeded,
-            *_Failures.unparsable(),
+            *Failures.unparsable(),
         )
 
 
