@@ -30,7 +30,9 @@ for a in "$@"; do
     --flags-file=/dev/fd/*)
       f="${a#--flags-file=}"; c=
       while IFS= read -r l || [ -n "$l" ]; do c="$c$l$(printf '\035')"; done < "$f"
-      if [ -z "$c" ]; then printf 'ERROR: (gcloud) --flags-file [%s] is empty.\n' "$f" >&2; exit 1; fi
+      if [ -z "$c" ]; then
+        printf 'ERROR: (gcloud) --flags-file [%s] is empty.\n' "$f" >&2; exit 1
+      fi
       line="$line$(printf '\036%s\037' "$c")" ;;
     *) line="$line$(printf '%s\037' "$a")" ;;
   esac
