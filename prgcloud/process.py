@@ -1,8 +1,10 @@
 """The one module that starts processes (all through `sh`, never a shell).
 
-Two ways to run gcloud: `stream` hands it our stdin/stdout/stderr (or copies its output to
-the given text streams) and returns its exit code, for the submission itself; `capture`
-collects its output, for small questions such as `gcloud auth print-access-token`.
+Three ways to run gcloud: `stream` hands it our stdin/stdout/stderr (or copies its output to
+the given text streams) and returns its exit code, for the submission itself; `held` does the
+same, but starts gcloud early, blocked on a `--flags-file` pipe, and lets it go on only when
+told to (it is killed otherwise); `capture` collects its output, for small questions such as
+`gcloud auth print-access-token`.
 
 Signals. Every child runs inside a `guarded()` block, which a caller may open earlier to cover
 more (the submission opens it before it writes the generated config file). Inside it SIGINT,
@@ -17,6 +19,9 @@ KeyboardInterrupt for SIGINT (exit 130), SystemExit(128 + N) for SIGTERM (143) a
 | SIGINT | only if the child still runs 1 s later (a terminal's Ctrl-C reached it already) |
 | SIGTERM, SIGHUP | at once |
 | any of them, then 10 s more | SIGKILL |
+
+Until a `held` gcloud is let go, a signal kills it (SIGKILL) at once and then goes to the
+caller's handler, as if no gcloud had been started; from then on it is as above.
 
 The child gets the signal dispositions the caller had (SIG_IGN stays ignored, anything else
 is the default), never `sh`'s background-mode SIGHUP-ignore, so a closed terminal ends it.
