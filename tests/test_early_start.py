@@ -493,3 +493,38 @@ def test_a_yaml_quoted_value_reads_back_as_the_same_string(text: str) -> None:
     assert quoted.isascii()
     assert quoted.isprintable()
     assert yaml.safe_load(f'"--display-name": {quoted}') == {"--display-name": text}
+
+
+def no_gcloud_on_path(tmp_path: Path, env: dict[str, str]) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    env["PATH"] = str(empty)
+
+
+def a_gcloud_that_cannot_run(tmp_path: Path, env: dict[str, str]) -> None:
+    broken = tmp_path / "gcloud"
+    broken.write_bytes(b"\x7fELF, but not really")
+    broken.chmod(0o755)
+    env["PRGCLOUD_GCLOUD"] = str(broken)
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        pytest.param(no_gcloud_on_path, id="no-gcloud-on-path"),
+        pytest.param(a_gcloud_that_cannot_run, id="a-gcloud-that-cannot-run"),
+    ],
+)
+def test_without_a_gcloud_to_start_early_the_check_still_speaks_first(
+    setup: Callable[[Path, dict[str, str]], None],
+    clean_emulator: Emulator,
+    env: dict[str, str],
+    temp: Path,
+    tmp_path: Path,
+) -> None:
+    setup(tmp_path, env)  # and no persistent resource: the pre-check fails (exit 4)
+    process = start(JOB, {**env, "CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM": clean_emulator.url})
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 4, stderr
+    assert "Traceback" not in stderr
+    assert list(temp.iterdir()) == []
