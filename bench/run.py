@@ -7,7 +7,10 @@ Each round runs every command once, in a shuffled order, against one in-process 
 
     python          `python -c pass`: the interpreter alone, the floor of any command
     gcloud          raw `gcloud ai custom-jobs create ...`, the yardstick
-    create          `prgcloud ai custom-jobs create ...` (pre-check, then gcloud)
+    create          `prgcloud ai custom-jobs create ...` (gcloud starts at once, held
+                    on its flags-file pipe while the pre-check runs)
+    create-serial   `create --wait-for-capacity=10m`: the same job, the pre-check first
+                    and gcloud after it (a wait is never overlapped); the job fits at once
     create-skip     `create --skip-precheck` (prgcloud without the pre-check)
     dry-run         `create --dry-run --skip-precheck` (no gcloud, no SDK)
     check           `prgcloud ai custom-jobs check ...` (parse + pre-check, no gcloud)
@@ -72,6 +75,7 @@ ROWS = {
     "python": "python -c pass (the interpreter alone)",
     "gcloud": "raw gcloud ai custom-jobs create",
     "create": "prgcloud create (pre-check + submit); target <= 1.3x",
+    "create-serial": "create, pre-check then gcloud (--wait-for-capacity)",
     "create-skip": "create --skip-precheck",
     "dry-run": "create --dry-run --skip-precheck; target <= 0.08 s",
     "check": "prgcloud ai custom-jobs check",
@@ -100,6 +104,7 @@ def commands(home: Path, *, login: bool) -> dict[str, tuple[list[str], dict[str,
         "python": ([sys.executable, "-c", "pass"], {}),
         "gcloud": (["gcloud", *create], {}),
         "create": ([*prgcloud, *create], {}),
+        "create-serial": ([*prgcloud, *create, "--wait-for-capacity=10m"], {}),
         "create-skip": ([*prgcloud, *create, "--skip-precheck"], {}),
         "dry-run": ([*prgcloud, *create, "--dry-run", "--skip-precheck"], {}),
         "check": ([*prgcloud, "ai", "custom-jobs", "check", *JOB_ARGS], {}),

@@ -1,8 +1,10 @@
 """The one module that starts processes (all through `sh`, never a shell).
 
-Two ways to run gcloud: `stream` hands it our stdin/stdout/stderr (or copies its output to
-the given text streams) and returns its exit code, for the submission itself; `capture`
-collects its output, for small questions such as `gcloud auth print-access-token`.
+Three ways to run gcloud: `stream` hands it our stdin/stdout/stderr (or copies its output to
+the given text streams) and returns its exit code, for the submission itself; `held` does the
+same, but starts gcloud early, blocked on a `--flags-file` pipe, and lets it go on only when
+told to (it is killed otherwise); `capture` collects its output, for small questions such as
+`gcloud auth print-access-token`.
 
 Signals. Every child runs inside a `guarded()` block, which a caller may open earlier to cover
 more (the submission opens it before it writes the generated config file). Inside it SIGINT,
@@ -17,6 +19,9 @@ KeyboardInterrupt for SIGINT (exit 130), SystemExit(128 + N) for SIGTERM (143) a
 | SIGINT | only if the child still runs 1 s later (a terminal's Ctrl-C reached it already) |
 | SIGTERM, SIGHUP | at once |
 | any of them, then 10 s more | SIGKILL |
+
+Until a `held` gcloud is let go, a signal kills it (SIGKILL) at once and then goes to the
+caller's handler, as if no gcloud had been started; from then on it is as above.
 
 The child gets the signal dispositions the caller had (SIG_IGN stays ignored, anything else
 is the default), never `sh`'s background-mode SIGHUP-ignore, so a closed terminal ends it.
@@ -154,20 +159,8 @@ def stream(
     with guarded() as guard, open(os.devnull, "rb") as nothing:
         if guard.received is not None:
             return 128 + guard.received
-        special: dict[str, Any] = {}
-        if not _has_fd(stdout):
-            # A pipe to copy from; by default sh would give gcloud a pseudo-terminal instead.
-            # (With a real file, sh refuses _tty_out: it is gcloud's own stdout then.)
-            special["_tty_out"] = False
         running = guard.start(
-            gcloud,
-            argv,
-            _env=dict(environ),
-            _ok_code=_ANY_EXIT,
-            _in=stdin if _has_fd(stdin) else nothing,
-            _out=_fd_or_copy(stdout),
-            _err=_fd_or_copy(stderr),
-            **special,
+            gcloud, argv, **_streamed(environ, nothing, stdin=stdin, stdout=stdout, stderr=stderr)
         )
         guard.wait(running)
         return _status(running.exit_code)
@@ -237,6 +230,205 @@ def background(
             if job.alive():
                 job.stop()
             guard.wait(running)
+
+
+def _streamed(
+    environ: Mapping[str, str],
+    nothing: IO[Any],
+    *,
+    stdin: IO[Any] | None,
+    stdout: IO[Any],
+    stderr: IO[Any],
+) -> dict[str, Any]:
+    """sh's arguments for a gcloud that runs in front of the user (see `stream`)."""
+    special: dict[str, Any] = {
+        "_env": dict(environ),
+        "_ok_code": _ANY_EXIT,
+        "_in": stdin if _has_fd(stdin) else nothing,
+        "_out": _fd_or_copy(stdout),
+        "_err": _fd_or_copy(stderr),
+    }
+    if not _has_fd(stdout):
+        # A pipe to copy from; by default sh would give gcloud a pseudo-terminal instead.
+        # (With a real file, sh refuses _tty_out: it is gcloud's own stdout then.)
+        special["_tty_out"] = False
+    return special
+
+
+# --- a gcloud started early, held before it can send anything --------------------------------
+
+
+@contextlib.contextmanager
+def held(
+    before: Sequence[str],
+    after: Sequence[str],
+    flags: str,
+    environ: Mapping[str, str],
+    *,
+    stdin: IO[Any] | None,
+    stdout: IO[Any],
+    stderr: IO[Any],
+) -> Iterator[Held]:
+    """Start gcloud now with `[*before, --flags-file=/dev/fd/N, *after]`, reading a pipe.
+
+    gcloud reads every `--flags-file` before it parses its arguments, so it can do nothing
+    (least of all send a request) before the pipe is closed: `Held.release` writes `flags`
+    (a flags-file YAML document) to it and then runs gcloud as `stream` does. Until then the
+    caller works on (the pre-check); if the block ends without a release, or a SIGINT,
+    SIGTERM or SIGHUP comes before it, gcloud is killed (SIGKILL) and reaped at once, and the
+    signal then goes on to the caller's handler as if no gcloud had been started. The streams
+    are gcloud's from the start, as in `stream`.
+
+    Raises GcloudNotFoundError (exit 127), before anything started, when gcloud cannot be run.
+    """
+    gcloud = _command(environ)
+    holder = Held(flags)
+    with open(os.devnull, "rb") as nothing:
+        try:
+            holder.install()
+            holder.start(
+                gcloud,
+                before,
+                after,
+                **_streamed(environ, nothing, stdin=stdin, stdout=stdout, stderr=stderr),
+            )
+            yield holder
+        finally:
+            holder.close()
+
+
+class Held:
+    """A gcloud blocked reading its flags from a pipe, until `release` (see `held`)."""
+
+    def __init__(self, flags: str) -> None:
+        self._flags = flags.encode("utf-8")
+        self._read_end, self._write_end = os.pipe()  # neither is inherited by default
+        self._running: Any = None
+        self._released = False
+        self._owner = os.getpid()
+        self._previous: dict[int, Any] = {}
+        # A signal that came while gcloud was being started, to hand on once it has a pid.
+        self._starting = False
+        self._pending: int | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """gcloud's process id (None before it started)."""
+        return None if self._running is None else int(self._running.pid)
+
+    def install(self) -> None:
+        """Kill gcloud on SIGINT, SIGTERM and SIGHUP, then hand the signal to the caller."""
+        if threading.current_thread() is not threading.main_thread():
+            return  # no handlers off the main thread: the block's end still kills gcloud
+        for signum in RELAYED_SIGNALS:
+            previous = signal.getsignal(signum)
+            if previous in (signal.SIG_IGN, None):
+                continue  # ignored on purpose, or not Python's: gcloud gets it as it is
+            self._previous[signum] = previous
+            signal.signal(signum, self._on_signal)
+
+    def start(
+        self, command: Any, before: Sequence[str], after: Sequence[str], **special: Any
+    ) -> None:
+        """Start gcloud, which inherits the pipe's read end as /dev/fd/N."""
+        argv = [*before, f"--flags-file=/dev/fd/{self._read_end}", *after]
+        os.set_inheritable(self._read_end, True)
+        self._starting = True
+        try:
+            self._running = _spawn(
+                command, argv, self._previous, _no_op, _pass_fds={self._read_end}, **special
+            )
+        finally:
+            self._starting = False
+            os.close(self._read_end)
+            self._read_end = -1
+        if self._pending is not None:
+            self._kill()
+            self._hand_on(self._pending, None)
+
+    def release(self) -> int:
+        """Let gcloud go on with `flags`; wait for it as `stream` does; return its exit code.
+
+        From here on a signal is passed on to gcloud, as in `stream`.
+        """
+        self._uninstall()
+        with guarded() as guard:
+            if guard.received is not None:
+                self._kill()
+                self._reap()
+                return 128 + guard.received
+            guard.adopt(self._running.pid)
+            self._released = True
+            self._write_flags()
+            guard.wait(self._running)
+            return _status(self._running.exit_code)
+
+    def close(self) -> None:
+        """Unless released: kill and reap gcloud. Then the pipe and the handlers go."""
+        try:
+            if not self._released:
+                self._kill()
+                self._reap()
+        finally:
+            for fd in (self._read_end, self._write_end):
+                if fd >= 0:
+                    os.close(fd)
+            self._read_end = self._write_end = -1
+            self._uninstall()
+
+    def _write_flags(self) -> None:
+        # A gcloud that is already gone (it failed to start, or a signal passed on ended it)
+        # reads nothing: its exit code says what happened, not a SIGPIPE of ours.
+        ignoring = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGPIPE, signal.SIG_IGN) if ignoring else None
+        try:
+            view = memoryview(self._flags)
+            while view:
+                view = view[os.write(self._write_end, view) :]
+        except BrokenPipeError:
+            pass
+        finally:
+            os.close(self._write_end)
+            self._write_end = -1
+            if ignoring and previous is not None:
+                signal.signal(signal.SIGPIPE, previous)
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        if os.getpid() != self._owner:
+            return  # never: children start with these blocked (see `_spawn`)
+        self._kill()
+        if self._starting:
+            if self._pending is None:
+                self._pending = signum
+            return
+        self._hand_on(signum, frame)
+
+    def _hand_on(self, signum: int, frame: object) -> None:
+        """The caller's handler for `signum`, as if ours had never been there."""
+        handler = self._previous.get(signum, signal.SIG_DFL)
+        if callable(handler):
+            handler(signum, frame)
+            return
+        self._uninstall()
+        signal.raise_signal(signum)
+
+    def _kill(self) -> None:
+        if self._running is not None and not self._released:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._running.pid, signal.SIGKILL)
+
+    def _reap(self) -> None:
+        if self._running is not None:
+            self._running.wait()
+
+    def _uninstall(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+
+def _no_op(pid: int) -> None:
+    pass
 
 
 def _status(exit_code: int) -> int:
@@ -355,38 +547,11 @@ class _Guard:
 
     def start(self, command: Any, argv: Sequence[str], **special: Any) -> Any:
         """Start `command` in the background with sh's `special` arguments; it is our child."""
-        import sh
+        return _spawn(command, argv, self._previous, self._attach, **special)
 
-        dispositions: dict[int, Any] = {
-            signum: signal.SIG_IGN
-            if self._previous.get(signum, signal.getsignal(signum)) == signal.SIG_IGN
-            else signal.SIG_DFL
-            for signum in RELAYED_SIGNALS
-        }
-        # Blocked while forking: until the child has its own dispositions, no Python handler
-        # of ours may run in it (it would be a second prgcloud). A signal that comes meanwhile
-        # waits, then reaches the child (the default action) or us (passed on once attached).
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, RELAYED_SIGNALS)
-        try:
-            running = command(
-                *argv,
-                _bg=True,
-                _bg_exc=False,
-                _new_session=False,
-                _preexec_fn=_child_setup(dispositions, mask),
-                **special,
-            )
-        except sh.ForkException as error:  # the exec failed: the child sent its traceback
-            said = re.search(r"\[Errno \d+\] ([^:\n]+)", str(error))
-            raise GcloudNotFoundError(
-                f"{command} could not be started ({said.group(1) if said else 'exec failed'}). "
-                f"Point {GCLOUD_OVERRIDE_VARIABLE} (or PATH) at the real gcloud."
-            ) from None
-        else:
-            self._attach(running.pid)
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        return running
+    def adopt(self, pid: int) -> None:
+        """Pass signals on to `pid`, a child started before this block (see `held`)."""
+        self._attach(pid)
 
     def wait(self, running: Any) -> None:
         """Wait for the child to end (signals are passed on meanwhile); never leave it running."""
@@ -445,6 +610,53 @@ class _Guard:
         if pid is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signum)
+
+
+def _spawn(
+    command: Any,
+    argv: Sequence[str],
+    handlers: Mapping[int, Any],
+    on_started: Callable[[int], None],
+    **special: Any,
+) -> Any:
+    """Start `command` in the background with sh's `special` arguments; it is our child.
+
+    The child gets the signal dispositions of `handlers` (the caller's, where a block of
+    ours replaced them; else the current ones): SIG_IGN stays ignored, anything else is the
+    default. `on_started(pid)` runs before any signal can be handled here.
+    """
+    import sh
+
+    dispositions: dict[int, Any] = {
+        signum: signal.SIG_IGN
+        if handlers.get(signum, signal.getsignal(signum)) == signal.SIG_IGN
+        else signal.SIG_DFL
+        for signum in RELAYED_SIGNALS
+    }
+    # Blocked while forking: until the child has its own dispositions, no Python handler
+    # of ours may run in it (it would be a second prgcloud). A signal that comes meanwhile
+    # waits, then reaches the child (the default action) or us (once `on_started` ran).
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, RELAYED_SIGNALS)
+    try:
+        running = command(
+            *argv,
+            _bg=True,
+            _bg_exc=False,
+            _new_session=False,
+            _preexec_fn=_child_setup(dispositions, mask),
+            **special,
+        )
+    except sh.ForkException as error:  # the exec failed: the child sent its traceback
+        said = re.search(r"\[Errno \d+\] ([^:\n]+)", str(error))
+        raise GcloudNotFoundError(
+            f"{command} could not be started ({said.group(1) if said else 'exec failed'}). "
+            f"Point {GCLOUD_OVERRIDE_VARIABLE} (or PATH) at the real gcloud."
+        ) from None
+    else:
+        on_started(running.pid)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    return running
 
 
 def _child_setup(dispositions: Mapping[int, Any], mask: Any) -> Callable[[], None]:

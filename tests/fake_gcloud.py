@@ -1,9 +1,10 @@
 """A fake `gcloud` executable for the process seam.
 
 `sh` starts processes with fork/exec, so pytest-subprocess cannot see them; instead the
-tests put this script first on PATH (or in PRGCLOUD_GCLOUD). It records each call's argv
-(NUL-separated, one call per line) and a copy of any `--config=` file with its mode, then
-prints, sleeps and exits as the FAKE_GCLOUD_* variables say.
+tests put this script first on PATH (or in PRGCLOUD_GCLOUD). It reads its `--flags-file`s
+first, as gcloud does (a pipe blocks it until closed), records each call's argv (one call
+per line, with each flags file's flags in its place) and a copy of any `--config=` file with
+its mode, then prints, sleeps and exits as the FAKE_GCLOUD_* variables say.
 """
 
 from __future__ import annotations
@@ -19,8 +20,24 @@ log="$FAKE_GCLOUD_LOG"
 pid=
 trap 'echo interrupted >> "$log.signals"; [ -n "$pid" ] && kill $pid; exit 130' INT
 trap 'echo terminated >> "$log.signals"; [ -n "$pid" ] && kill $pid; exit 143' TERM
-for a in "$@"; do printf '%s\037' "$a"; done >> "$log"
-printf '\n' >> "$log"
+# Like gcloud, read a --flags-file before anything else: prgcloud's is a pipe (/dev/fd/N)
+# that blocks it until closed; its content is logged in its place, after \036 (lines joined
+# by \035). A shell builtin reads it: a killed fake leaves no reader behind. (A user's own
+# flags file is logged as it was given.)
+line=
+for a in "$@"; do
+  case "$a" in
+    --flags-file=/dev/fd/*)
+      f="${a#--flags-file=}"; c=
+      while IFS= read -r l || [ -n "$l" ]; do c="$c$l$(printf '\035')"; done < "$f"
+      if [ -z "$c" ]; then
+        printf 'ERROR: (gcloud) --flags-file [%s] is empty.\n' "$f" >&2; exit 1
+      fi
+      line="$line$(printf '\036%s\037' "$c")" ;;
+    *) line="$line$(printf '%s\037' "$a")" ;;
+  esac
+done
+printf '%s\n' "$line" >> "$log"
 for a in "$@"; do
   case "$a" in
     --config=*) f="${a#--config=}"; cp "$f" "$log.config"; stat -c '%a' "$f" > "$log.mode" ;;
@@ -70,8 +87,11 @@ class FakeGcloud:
     def calls(self) -> list[list[str]]:
         if not self.log.exists():
             return []
-        lines = self.log.read_text().split("\n")
-        return [line.split("\x1f")[:-1] for line in lines if line]
+        calls = []
+        for line in self.log.read_text().split("\n"):
+            if line:
+                calls.append([a for item in line.split("\x1f")[:-1] for a in _expanded(item)])
+        return calls
 
     @property
     def config_copy(self) -> str | None:
@@ -87,3 +107,14 @@ class FakeGcloud:
     def signals(self) -> list[str]:
         path = Path(f"{self.log}.signals")
         return path.read_text().split() if path.exists() else []
+
+
+def _expanded(item: str) -> list[str]:
+    """A logged argv item; a flags file's content (after \\036) becomes its flags, as gcloud
+    makes them (`--flag=value`)."""
+    if not item.startswith("\x1e"):
+        return [item]
+    import yaml
+
+    flags = yaml.safe_load(item[1:].replace("\x1d", "\n"))
+    return [f"{name}={value}" for name, value in flags.items()]

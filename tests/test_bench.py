@@ -20,6 +20,7 @@ ROWS = [
     "python",
     "gcloud",
     "create",
+    "create-serial",
     "create-skip",
     "dry-run",
     "check",

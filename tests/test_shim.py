@@ -41,8 +41,15 @@ JOB = [
 # A stand-in for gcloud that writes down exactly what it was started with.
 PROBE = """#!{python}
 import json, os, sys
+def expanded(a):  # as gcloud does, read prgcloud's --flags-file pipe first: it holds flags
+    if not a.startswith("--flags-file=/dev/fd/"):
+        return [a]
+    import yaml
+    with open(a[len("--flags-file="):]) as flags:
+        return [f"{{k}}={{v}}" for k, v in yaml.safe_load(flags).items()]
+argv = [item for a in sys.argv[1:] for item in expanded(a)]
 with open(os.environ["PROBE_LOG"], "w") as f:
-    json.dump({{"argv": sys.argv[1:], "env": dict(os.environ), "pid": os.getpid(),
+    json.dump({{"argv": argv, "env": dict(os.environ), "pid": os.getpid(),
                "stdin": sys.stdin.buffer.read().decode("latin-1")}}, f)
 sys.exit(int(os.environ.get("PROBE_EXIT", "0")))
 """

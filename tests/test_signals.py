@@ -46,9 +46,16 @@ JOB = [
 ON_A_RESOURCE = [f"--persistent-resource-id={RID}"]
 
 # A gcloud that marks when it starts and when it is about to exit, and submits only once
-# released. Signals keep their default actions: whatever prgcloud hands it, it obeys.
+# released. Like gcloud, it first reads its flags files (prgcloud's pipe blocks it until the
+# check passed). Signals keep their default actions: whatever prgcloud hands it, it obeys.
 FAKE = """#!/bin/sh
 echo $$ > "$FAKE_DIR/started"
+for a in "$@"; do
+  case "$a" in
+    --flags-file=/dev/fd/*) while IFS= read -r l; do :; done < "${a#--flags-file=}"
+                            echo $$ > "$FAKE_DIR/flags-read" ;;
+  esac
+done
 while [ ! -e "$FAKE_DIR/release" ]; do sleep 0.02; done
 echo submitted > "$FAKE_DIR/submitted"
 echo exiting > "$FAKE_DIR/exiting"

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from prgcloud.precheck import Verdict
 
 
+# The command whose gcloud starts before the check (`submission.prepared` reads its flags).
+CUSTOM_JOBS_CREATE = ("ai", "custom-jobs", "create")
+
+
 def run(argv: list[str], env: Environment, *, track: str | None) -> int:
     """Create the custom job (or print how, with `--dry-run`); return the exit status."""
     return create(
@@ -24,7 +28,7 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
         env,
         track=track,
         parse_create=parse.parse_create,
-        command=("ai", "custom-jobs", "create"),
+        command=CUSTOM_JOBS_CREATE,
     )
 
 
@@ -47,6 +51,35 @@ def create(
             stderr=env.stderr,
         )
     request = parse_create(argv, env.environ, track=track, cwd=env.cwd, read_stdin=env.stdin.read)
+    if request.options.dry_run:
+        env.stdout.write(render.dry_run_text(request, check(request, env, command)))
+        return _dry_run_wait_note(request, env)
+    if request.options.wait:  # gcloud's output is read for the job's name: the plain order
+        check(request, env, command)
+        from prgcloud.commands import wait
+
+        return wait.submit_and_wait(request, env)
+    from prgcloud import submission  # not for a dry run: it never sends anything
+
+    if command != CUSTOM_JOBS_CREATE:
+        check(request, env, command)
+        return submission.submit(
+            request, env.environ, stdin=env.stdin, stdout=env.stdout, stderr=env.stderr
+        )
+    # gcloud starts now, held before it can send anything, and takes most of a second to
+    # start: the check runs meanwhile. A check that fails (or a signal) kills it unsent.
+    with submission.prepared(
+        request, env.environ, stdin=env.stdin, stdout=env.stdout, stderr=env.stderr
+    ) as send:
+        check(request, env, command)
+        return send()
+
+
+def check(request: JobRequest, env: Environment, command: tuple[str, ...]) -> str | None:
+    """The pre-check, then the policy hooks; return the dry-run note (see `precheck`).
+
+    Raises (exit 3, 4, 5 or 8) when the job does not fit, cannot be checked, or is refused.
+    """
     note, verdict = precheck(request, env)
     from prgcloud.commands import hooks  # policy hooks: imported, and paid for, only here
 
@@ -57,18 +90,7 @@ def create(
         verdict=verdict,
         log=lambda: hooks.create_log(request, env),
     )
-    if request.options.dry_run:
-        env.stdout.write(render.dry_run_text(request, note))
-        return _dry_run_wait_note(request, env)
-    if request.options.wait:
-        from prgcloud.commands import wait
-
-        return wait.submit_and_wait(request, env)
-    from prgcloud import submission  # not for a dry run: it never sends anything
-
-    return submission.submit(
-        request, env.environ, stdin=env.stdin, stdout=env.stdout, stderr=env.stderr
-    )
+    return note
 
 
 def _dry_run_wait_note(request: JobRequest, env: Environment) -> int:

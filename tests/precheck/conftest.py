@@ -74,10 +74,18 @@ def resolved_identity(environ: dict[str, str], **flags: str) -> Identity:
 
 
 def fake_gcloud(tmp_path: Path, body: str) -> Path:
-    """An executable `gcloud` stand-in (a shell script) that logs its argv to `gcloud.log`."""
+    """An executable `gcloud` stand-in (a shell script) that logs its argv to `gcloud.log`.
+
+    Like gcloud, it first reads prgcloud's `--flags-file` pipe, which blocks it until the
+    job was found to fit (a gcloud killed before that logs nothing).
+    """
     log = tmp_path / "gcloud.log"
     script = tmp_path / "fake-gcloud"
-    script.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\n{body}\n')
+    read_pipe = (
+        'for a in "$@"; do case "$a" in --flags-file=/dev/fd/*) '
+        'while IFS= read -r l; do :; done < "${a#--flags-file=}";; esac; done'
+    )
+    script.write_text(f'#!/bin/sh\n{read_pipe}\necho "$@" >> "{log}"\n{body}\n')
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     return script
 
