@@ -22,6 +22,7 @@ same job gcloud would send, to the same place:
 from __future__ import annotations
 
 import json
+import math
 import re
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
@@ -286,73 +287,101 @@ def _json_escape(char: str) -> str:
 
 
 def python_snippet(request: JobRequest, precheck_note: str | None = None) -> str:
-    """Vertex AI SDK code that sends the same CustomJob to the same place (`python FILE`).
+    """Vertex AI SDK code that sends the same job to the same place (`python FILE`).
 
-    It builds the SDK's `CustomJob` (v1, or v1beta1 for the beta and alpha tracks) from the
-    very JSON gcloud sends, so every field gcloud sends is there, and creates it with the
-    SDK's `JobServiceClient` over REST, as gcloud does, at gcloud's endpoint. The token is
-    the one gcloud would use: from gcloud's access token file, or from gcloud for an
-    account, impersonation or configuration given on the command line; otherwise the
-    SDK's Application Default Credentials. A job whose values the SDK's types cannot hold
-    (`sdk_cannot_hold`) is posted as JSON with the SDK's auth library instead, as gcloud
-    posts it.
+    A custom job: the SDK's `CustomJob` (v1, or v1beta1 for the beta and alpha tracks) from
+    the very JSON gcloud sends, so every field gcloud sends is there, created with the SDK's
+    `JobServiceClient` over REST, as gcloud does, at gcloud's endpoint. A tuning job: the
+    SDK's own classes build it as the SDK's documentation does, `aiplatform.CustomJob(...,
+    persistent_resource_id=...)` wrapped in `aiplatform.HyperparameterTuningJob(...)` with
+    `hyperparameter_tuning`'s parameter specs, and the same client creates what they build
+    (`HyperparameterTuningJob.run()` would wait for the whole job to end); a tuning job the
+    classes cannot express (`tuning_classes_cannot_express`) is built from gcloud's JSON
+    instead, as a custom job is. The token is the one gcloud would use: from gcloud's access
+    token file, or from gcloud for an account, impersonation or configuration given on the
+    command line; otherwise the SDK's Application Default Credentials. A job whose values
+    the SDK's types cannot hold (`sdk_cannot_hold`) is posted as JSON with the SDK's auth
+    library instead, as gcloud posts it.
     """
     module = "aiplatform_v1" if request.api_version == "v1" else "aiplatform_v1beta1"
     # The service reads a config's snake_case keys under their JSON names; so does the SDK,
     # which would refuse a field given under both.
     unfit = sdk_cannot_hold(request.service_body)
-    if unfit is None and isinstance(request, TuningRequest):
+    tuning = isinstance(request, TuningRequest)
+    if unfit is None and tuning:
         unfit = sdk_cannot_hold({"jobSpec": request.body.get("trialJobSpec") or {}})
+    inexpressible = (
+        tuning_classes_cannot_express(request.service_body) if tuning and unfit is None else None
+    )
     body = request.service_body if unfit is None else request.body
     credential_imports, credential_lines = _python_credentials(request.identity)
     imports = ["import json", *credential_imports]
-    if unfit is None:
-        imports.append(f"from google.cloud import {module} as aiplatform")
-    else:
+    if unfit is not None:
         imports += ["import sys", "from google.auth.transport.requests import AuthorizedSession"]
+    elif tuning and inexpressible is None:
+        imports += [
+            "from google.cloud import aiplatform",
+            f"from google.cloud import {module}",
+            "from google.cloud.aiplatform import hyperparameter_tuning as hpt",
+        ]
+    else:
+        imports.append(f"from google.cloud import {module} as aiplatform")
     lines = _header(request, precheck_note, "with the Vertex AI SDK")
     lines += [*_import_block(imports), "", *credential_lines]
+    if unfit is None and tuning and inexpressible is None:
+        assert isinstance(request, TuningRequest)
+        lines += _tuning_class_lines(request, module)
+        return "\n".join(lines) + "\n"
+    if inexpressible is not None:
+        lines += [
+            "# The SDK's CustomJob and HyperparameterTuningJob classes cannot express this job",
+            f"# ({_comment_safe(inexpressible)}), so it is built from gcloud's JSON.",
+        ]
     lines.append("# The job exactly as gcloud sends it, in the REST API's JSON form.")
     lines.append(f"body = {_py(dict(body), 0)}")
-    kind = "CustomJob"
-    create, message, argument = "create_custom_job", "CustomJob", "custom_job"
+    if unfit is None:
+        lines += _create_lines(request, "aiplatform", "json.dumps(body)")
+        return "\n".join(lines) + "\n"
+    kind = "HyperparameterTuningJob" if tuning else "CustomJob"
+    lines += [
+        f"# The SDK's {kind} cannot hold this job ({_comment_safe(unfit)}), so the JSON",
+        "# goes to the REST API as it is, with the SDK's auth library, as gcloud sends it.",
+    ]
+    lines += _call(
+        "response = AuthorizedSession(credentials).post",
+        [request.url, _Code("params={'alt': 'json'}"), _Code("json=body")],
+    )
+    lines += [
+        "if not response.ok:",
+        '    sys.exit(f"ERROR: HTTP {response.status_code}: {response.text}")',
+        f"print(f\"{kind} [{{response.json()['name']}}] is submitted successfully.\")",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _create_lines(request: JobRequest, module: str, json_text: str) -> list[str]:
+    """Lines that create the job whose JSON `json_text` (Python source) gives, with the SDK's
+    `JobServiceClient` of `module` (as imported) over REST at gcloud's endpoint, as gcloud
+    does, and print its name."""
+    kind, create, argument = "CustomJob", "create_custom_job", "custom_job"
     if isinstance(request, TuningRequest):
         # the trials' CustomJobSpec (persistent_resource_id included) inside the tuning job
-        kind = "HyperparameterTuningJob"
-        create, message = "create_hyperparameter_tuning_job", "HyperparameterTuningJob"
+        kind, create = "HyperparameterTuningJob", "create_hyperparameter_tuning_job"
         argument = "hyperparameter_tuning_job"
-    if unfit is None:
-        lines += _call(
-            "client = aiplatform.JobServiceClient",
-            {
-                "credentials": _Code("credentials"),
-                "transport": "rest",  # gcloud's protocol, to gcloud's endpoint
-                "client_options": {"api_endpoint": request.endpoint.rstrip("/")},
-            },
-        )
-        lines += _call(
-            f"job = client.{create}",
-            {
-                "parent": request.parent,
-                argument: _Code(f"aiplatform.{message}.from_json(json.dumps(body))"),
-            },
-        )
-        lines.append(f'print(f"{kind} [{{job.name}}] is submitted successfully.")')
-    else:
-        lines += [
-            f"# The SDK's {kind} cannot hold this job ({_comment_safe(unfit)}), so the JSON",
-            "# goes to the REST API as it is, with the SDK's auth library, as gcloud sends it.",
-        ]
-        lines += _call(
-            "response = AuthorizedSession(credentials).post",
-            [request.url, _Code("params={'alt': 'json'}"), _Code("json=body")],
-        )
-        lines += [
-            "if not response.ok:",
-            '    sys.exit(f"ERROR: HTTP {response.status_code}: {response.text}")',
-            f"print(f\"{kind} [{{response.json()['name']}}] is submitted successfully.\")",
-        ]
-    return "\n".join(lines) + "\n"
+    lines = _call(
+        f"client = {module}.JobServiceClient",
+        {
+            "credentials": _Code("credentials"),
+            "transport": "rest",  # gcloud's protocol, to gcloud's endpoint
+            "client_options": {"api_endpoint": request.endpoint.rstrip("/")},
+        },
+    )
+    lines += _call(
+        f"job = client.{create}",
+        {"parent": request.parent, argument: _Code(f"{module}.{kind}.from_json({json_text})")},
+    )
+    lines.append(f'print(f"{kind} [{{job.name}}] is submitted successfully.")')
+    return lines
 
 
 def _import_block(imports: Iterable[str]) -> list[str]:
@@ -579,6 +608,341 @@ def _resource_header(request: ResourceRequest, how: str) -> list[str]:
         *request.notes,
     ]
     return [f"# {_comment_safe(line)}".rstrip() for line in lines]
+
+
+# --- Python: a tuning job through the SDK's classes ---------------------------------------
+
+# What the SDK's high-level classes can say, per place in a HyperparameterTuningJob (v1's
+# `google.cloud.aiplatform` 1.x/2.x: `CustomJob`, `HyperparameterTuningJob` and
+# `hyperparameter_tuning`). tests/test_tuning_snippet.py checks these tables against the SDK.
+TUNING_CLASS_FIELDS = frozenset(
+    {
+        "displayName",
+        "studySpec",
+        "maxTrialCount",
+        "parallelTrialCount",
+        "maxFailedTrialCount",
+        "trialJobSpec",
+        "labels",
+        "encryptionSpec",
+    }
+)
+STUDY_CLASS_FIELDS = frozenset({"metrics", "parameters", "algorithm", "measurementSelectionType"})
+SEARCH_ALGORITHMS = {
+    "ALGORITHM_UNSPECIFIED": None,
+    "GRID_SEARCH": "grid",
+    "RANDOM_SEARCH": "random",
+}
+MEASUREMENT_SELECTIONS = {
+    "MEASUREMENT_SELECTION_TYPE_UNSPECIFIED": None,
+    "BEST_MEASUREMENT": "best",
+    "LAST_MEASUREMENT": "last",
+}
+SCALES = {
+    "SCALE_TYPE_UNSPECIFIED": "unspecified",
+    "UNIT_LINEAR_SCALE": "linear",
+    "UNIT_LOG_SCALE": "log",
+    "UNIT_REVERSE_LOG_SCALE": "reverse_log",
+}
+# parameter value spec -> (hyperparameter_tuning class, its condition on a child's parent values)
+PARAMETER_CLASSES = {
+    "doubleValueSpec": ("DoubleParameterSpec", None),
+    "integerValueSpec": ("IntegerParameterSpec", "parentIntValues"),
+    "categoricalValueSpec": ("CategoricalParameterSpec", "parentCategoricalValues"),
+    "discreteValueSpec": ("DiscreteParameterSpec", "parentDiscreteValues"),
+}
+# The v1beta1 machine fields the SDK's CustomJob (v1 messages) has no place for.
+V1BETA1_ONLY_MACHINE_FIELDS = frozenset({"minGpuDriverVersion", "multihostGpuNodeCount"})
+# A trial spec's fields the classes take (the rest are set as `run()` would set them).
+_TRIAL_CLASS_FIELDS = ("workerPoolSpecs", "persistentResourceId", "baseOutputDirectory")
+_UNUSED_STAGING_BUCKET = "gs://unused-staging-bucket"
+
+
+def tuning_classes_cannot_express(body: Mapping[str, Any]) -> str | None:
+    """Why the SDK's `CustomJob` and `HyperparameterTuningJob` classes cannot build this
+    tuning job as gcloud sends it, or None if they can.
+
+    They take a display name, the trials' worker pools, persistent resource and base output
+    directory, the metrics (id and goal), the parameters (`hyperparameter_tuning`'s double,
+    integer, categorical and discrete specs, with scales and conditional specs), the search
+    algorithm, the measurement selection, the trial counts, labels and a CMEK key; nothing
+    else (no automated stopping spec, no default values, no observation noise, ...).
+    """
+    extra = sorted(set(body) - TUNING_CLASS_FIELDS)
+    if extra:
+        return f"HyperparameterTuningJob(...) has no argument for {extra[0]}"
+    name = body.get("displayName")
+    if not isinstance(name, str) or not name:
+        return "HyperparameterTuningJob(...) names a job without a display name itself"
+    for field in ("maxTrialCount", "parallelTrialCount", "maxFailedTrialCount"):
+        if field in body and not _fits_integer(body[field], 32):
+            return f"{field} {_shown_value(body[field])} is not a 32-bit integer"
+    labels = body.get("labels", {})
+    if not isinstance(labels, Mapping) or not all(isinstance(v, str) for v in labels.values()):
+        return "labels is not a map of text to text"
+    encryption = body.get("encryptionSpec", {})
+    if not isinstance(encryption, Mapping) or set(encryption) - {"kmsKeyName"}:
+        return "encryption_spec_key_name holds a KMS key name only"
+    return _study_reason(body.get("studySpec")) or _trial_reason(body.get("trialJobSpec"))
+
+
+def _study_reason(study: Any) -> str | None:
+    if not isinstance(study, Mapping):
+        return "studySpec is not a message"
+    extra = sorted(set(study) - STUDY_CLASS_FIELDS)
+    if extra:
+        return f"HyperparameterTuningJob(...) has no argument for studySpec.{extra[0]}"
+    if study.get("algorithm", "ALGORITHM_UNSPECIFIED") not in SEARCH_ALGORITHMS:
+        return f"search_algorithm has no name for {_shown_value(study.get('algorithm'))}"
+    selection = study.get("measurementSelectionType", "MEASUREMENT_SELECTION_TYPE_UNSPECIFIED")
+    if selection not in MEASUREMENT_SELECTIONS:
+        return f"measurement_selection has no name for {_shown_value(selection)}"
+    metrics = study.get("metrics") or []
+    if not isinstance(metrics, list):
+        return "studySpec.metrics is not a list"
+    seen: set[str] = set()
+    for metric in metrics:
+        if not isinstance(metric, Mapping) or set(metric) - {"metricId", "goal"}:
+            return "metric_spec holds a metric's id and goal only"
+        metric_id = metric.get("metricId")
+        if not isinstance(metric_id, str) or metric_id in seen:
+            return "metric_spec is a map by metric id: each metric needs its own"
+        seen.add(metric_id)
+        if metric.get("goal") not in ("MAXIMIZE", "MINIMIZE"):
+            return "metric_spec's goal is maximize or minimize"
+    return _parameters_reason(study.get("parameters") or [], None)
+
+
+def _parameters_reason(parameters: Any, parent: str | None) -> str | None:
+    """Why `parameters` (top-level ones, or the conditional specs of a `parent` value spec)
+    cannot be `hyperparameter_tuning` specs."""
+    if not isinstance(parameters, list):
+        return "a parameter list is not a list"
+    seen: set[str] = set()
+    for item in parameters:
+        if not isinstance(item, Mapping):
+            return "a parameter spec is not a message"
+        spec = item
+        if parent is not None:
+            condition = PARAMETER_CLASSES[parent][1]
+            if condition is None or set(item) != {"parameterSpec", condition}:
+                return "a conditional spec's parent values must match its parent's kind"
+            values = item[condition]
+            if not isinstance(values, Mapping) or set(values) != {"values"}:
+                return f"{condition} holds values only"
+            if not _values_fit(parent, values["values"]):
+                return f"{condition} {_shown_value(values['values'])} do not fit the parent"
+            spec = item["parameterSpec"]
+            if not isinstance(spec, Mapping):
+                return "a conditional parameterSpec is not a message"
+        reason = _parameter_reason(spec, seen)
+        if reason:
+            return reason
+    return None
+
+
+def _parameter_reason(spec: Mapping[str, Any], seen: set[str]) -> str | None:
+    parameter_id = spec.get("parameterId")
+    if not isinstance(parameter_id, str) or parameter_id in seen:
+        return "parameter_spec is a map by parameter id: each parameter needs its own"
+    seen.add(parameter_id)
+    kinds = [kind for kind in PARAMETER_CLASSES if kind in spec]
+    extra = set(spec) - {*kinds, "parameterId", "scaleType", "conditionalParameterSpecs"}
+    if len(kinds) != 1 or extra:
+        return f"parameter {parameter_id!r} is not one of hyperparameter_tuning's specs"
+    kind = kinds[0]
+    values = spec[kind]
+    scale = spec.get("scaleType", "SCALE_TYPE_UNSPECIFIED")
+    if scale not in SCALES or (
+        kind == "categoricalValueSpec" and scale != "SCALE_TYPE_UNSPECIFIED"
+    ):
+        return f"parameter {parameter_id!r}: {PARAMETER_CLASSES[kind][0]} has no scale {scale}"
+    if not isinstance(values, Mapping):
+        return f"parameter {parameter_id!r}: {kind} is not a message"
+    if kind in ("doubleValueSpec", "integerValueSpec"):
+        if set(values) - {"minValue", "maxValue"}:
+            return f"{PARAMETER_CLASSES[kind][0]} takes min and max only (no default value)"
+        if not all(_values_fit(kind, [v]) for v in values.values()):
+            return f"parameter {parameter_id!r}: {kind} holds a value it cannot take"
+    elif set(values) != {"values"} or not _values_fit(kind, values["values"]):
+        return f"{PARAMETER_CLASSES[kind][0]} takes a list of values only (no default value)"
+    conditional = spec.get("conditionalParameterSpecs")
+    if conditional:
+        return _parameters_reason(conditional, kind)
+    return None
+
+
+def _values_fit(kind: str, values: Any) -> bool:
+    """Whether `values` are a list of what the value spec `kind` holds."""
+    if not isinstance(values, list):
+        return False
+    if kind == "categoricalValueSpec":
+        return all(isinstance(v, str) for v in values)
+    if kind == "integerValueSpec":
+        return all(_fits_integer(v, 64) for v in values)
+    return all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values
+    )
+
+
+def _trial_reason(spec: Any) -> str | None:
+    if not isinstance(spec, Mapping):
+        return "trialJobSpec is not a message"
+    pools = spec.get("workerPoolSpecs") or []
+    if not isinstance(pools, list) or not all(isinstance(p, Mapping) for p in pools):
+        return "trialJobSpec.workerPoolSpecs is not a list of messages"
+    for pool in pools:
+        machine = pool.get("machineSpec") or {}
+        extra = (
+            sorted(set(machine) & V1BETA1_ONLY_MACHINE_FIELDS)
+            if isinstance(machine, Mapping)
+            else []
+        )
+        if extra:
+            return f"the SDK's CustomJob (v1) has no machineSpec.{extra[0]}"
+    if not isinstance(spec.get("persistentResourceId", ""), str):
+        return "persistentResourceId is not text"
+    output = spec.get("baseOutputDirectory")
+    if output is not None and (
+        not isinstance(output, Mapping)
+        or set(output) != {"outputUriPrefix"}
+        or not isinstance(output["outputUriPrefix"], str)
+        or not output["outputUriPrefix"]
+    ):
+        return "base_output_dir is an output URI prefix only"
+    return None
+
+
+def _tuning_class_lines(request: TuningRequest, module: str) -> list[str]:
+    """The snippet's lines from the credentials on: the job built with the SDK's classes,
+    created with its `JobServiceClient` (see `python_snippet`)."""
+    body = request.service_body
+    spec: Mapping[str, Any] = body["trialJobSpec"]
+    study: Mapping[str, Any] = body["studySpec"]
+    where = {
+        "project": request.project,
+        "location": request.region,
+        "credentials": _Code("credentials"),
+    }
+    job_arguments: dict[str, Any] = {
+        "display_name": body["displayName"],
+        "worker_pool_specs": [_snake_keys(pool) for pool in spec.get("workerPoolSpecs") or []],
+    }
+    if spec.get("persistentResourceId"):
+        job_arguments["persistent_resource_id"] = spec["persistentResourceId"]
+    output = (spec.get("baseOutputDirectory") or {}).get("outputUriPrefix")
+    lines = ["# Each trial runs this CustomJob (on the persistent resource, if one is named)."]
+    if output:
+        job_arguments["base_output_dir"] = output
+        job_arguments["staging_bucket"] = output  # the SDK asks for one; the above wins
+    else:
+        # The SDK's CustomJob needs a staging bucket only to name a base output directory,
+        # which gcloud does not send: it is taken out below.
+        job_arguments["staging_bucket"] = _UNUSED_STAGING_BUCKET
+    lines += _call("custom_job = aiplatform.CustomJob", {**job_arguments, **where})
+    tuning_arguments: dict[str, Any] = {
+        "display_name": body["displayName"],
+        "custom_job": _Code("custom_job"),
+        "metric_spec": {m["metricId"]: m["goal"].lower() for m in study.get("metrics") or []},
+        "parameter_spec": _Code(_parameter_specs(study.get("parameters") or [], None, 1)),
+        "max_trial_count": int(body.get("maxTrialCount") or 0),
+        "parallel_trial_count": int(body.get("parallelTrialCount") or 0),
+    }
+    if "maxFailedTrialCount" in body:
+        tuning_arguments["max_failed_trial_count"] = int(body["maxFailedTrialCount"])
+    tuning_arguments["search_algorithm"] = SEARCH_ALGORITHMS[
+        study.get("algorithm", "ALGORITHM_UNSPECIFIED")
+    ]
+    # None unless gcloud sends one: the SDK's own default ("best") would add it
+    tuning_arguments["measurement_selection"] = MEASUREMENT_SELECTIONS[
+        study.get("measurementSelectionType", "MEASUREMENT_SELECTION_TYPE_UNSPECIFIED")
+    ]
+    if "labels" in body:
+        tuning_arguments["labels"] = dict(body["labels"])
+    if (body.get("encryptionSpec") or {}).get("kmsKeyName"):
+        tuning_arguments["encryption_spec_key_name"] = body["encryptionSpec"]["kmsKeyName"]
+    lines += _call("hp_job = aiplatform.HyperparameterTuningJob", {**tuning_arguments, **where})
+    lines.append("body = hp_job.to_dict()")
+    if not output:
+        lines += [
+            "# The SDK's CustomJob gives the trials a base output directory under its staging",
+            "# bucket; gcloud sends none.",
+            "del body['trialJobSpec']['baseOutputDirectory']",
+        ]
+    rest = {key: value for key, value in spec.items() if key not in _TRIAL_CLASS_FIELDS}
+    if rest:
+        lines += [
+            "# The trials' settings HyperparameterTuningJob.run() would add, as gcloud sends them",
+            "# (run() would also wait for the whole job to end).",
+            f"body['trialJobSpec'].update({_py(rest, 0)})",
+        ]
+    lines.append("# Created as gcloud creates it: over REST, at its endpoint, returning at once.")
+    lines += _create_lines(request, module, "json.dumps(body)")
+    return lines
+
+
+def _parameter_specs(
+    parameters: Sequence[Mapping[str, Any]], parent: str | None, depth: int
+) -> str:
+    """`{id: hpt.XParameterSpec(...), ...}` as Python source at `depth`."""
+    pad, inner = "    " * depth, "    " * (depth + 1)
+    if not parameters:
+        return "{}"
+    items = []
+    for item in parameters:
+        spec = item["parameterSpec"] if parent is not None else item
+        kind = next(kind for kind in PARAMETER_CLASSES if kind in spec)
+        class_name = PARAMETER_CLASSES[kind][0]
+        values = spec[kind]
+        arguments: dict[str, Any] = {}
+        if kind == "doubleValueSpec":
+            arguments = {
+                "min": float(values.get("minValue", 0.0)),
+                "max": float(values.get("maxValue", 0.0)),
+            }
+        elif kind == "integerValueSpec":
+            arguments = {
+                "min": int(values.get("minValue", 0)),
+                "max": int(values.get("maxValue", 0)),
+            }
+        else:
+            arguments = {"values": _typed(kind, values["values"])}
+        if kind != "categoricalValueSpec":
+            arguments["scale"] = SCALES[spec.get("scaleType", "SCALE_TYPE_UNSPECIFIED")]
+        if spec.get("conditionalParameterSpecs"):
+            arguments["conditional_parameter_spec"] = _Code(
+                _parameter_specs(spec["conditionalParameterSpecs"], kind, depth + 2)
+            )
+        if parent is not None:
+            condition = PARAMETER_CLASSES[parent][1]
+            assert condition is not None
+            arguments["parent_values"] = _typed(parent, item[condition]["values"])
+        call = [f"{'    ' * (depth + 2)}{k}={_py(v, depth + 2)}," for k, v in arguments.items()]
+        text = f"hpt.{class_name}(\n" + "\n".join(call) + f"\n{inner})"
+        items.append(f"{inner}{_py(spec['parameterId'], 0)}: {text},")
+    return "{\n" + "\n".join(items) + f"\n{pad}}}"
+
+
+def _typed(kind: str, values: Sequence[Any]) -> list[Any]:
+    if kind == "categoricalValueSpec":
+        return [str(v) for v in values]
+    if kind == "integerValueSpec":
+        return [int(v) for v in values]
+    return [float(v) for v in values]
+
+
+def _snake_keys(value: Any) -> Any:
+    """A worker pool's JSON with snake_case keys, as the SDK's `worker_pool_specs` takes it
+    (a worker pool holds no map, so every key is a field name)."""
+    if isinstance(value, Mapping):
+        return {_snake(str(k)): _snake_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_snake_keys(item) for item in value]
+    return value
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), name)
 
 
 # --- shared --------------------------------------------------------------------------------

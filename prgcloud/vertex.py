@@ -1,5 +1,5 @@
 """The only module that talks to the Vertex AI API: read (and list) persistent resources, and
-list custom jobs.
+list custom jobs and hyperparameter tuning jobs.
 
 It reads through the Vertex AI SDK, each read within a wall-clock deadline; `prgcloud.sdk`
 imports the SDK's client and `prgcloud.credentials` finds the token, the one gcloud would send.
@@ -50,6 +50,7 @@ TIMEOUT_VARIABLE = "PRGCLOUD_PRECHECK_TIMEOUT"
 GET_PERMISSION = "aiplatform.persistentResources.get"
 LIST_PERMISSION = "aiplatform.persistentResources.list"
 JOBS_LIST_PERMISSION = "aiplatform.customJobs.list"
+TUNING_JOBS_LIST_PERMISSION = "aiplatform.hyperparameterTuningJobs.list"
 VIEWER_ROLE = "Vertex AI Viewer (roles/aiplatform.viewer)"
 
 # How many resource names a not-found message lists at most.
@@ -118,7 +119,7 @@ class Reader:
     """A client and its token for one location; reads with deadlines, `close()` when done.
 
     The token is fetched and the client built on the first read, within that read's budget;
-    listing custom jobs builds a second client (the SDK's `JobServiceClient`) on the same token.
+    listing jobs builds a second client (the SDK's `JobServiceClient`) on the same token.
     `escape` ends each failure's paragraph: how to go on without the read.
     """
 
@@ -186,6 +187,25 @@ class Reader:
             jobs=True,
         )
         return list(read.pages("list_custom_jobs", "customJobs", filter=filter_text))
+
+    def list_hp_tuning_jobs(
+        self, filter_text: str = "", *, until: float | None = None
+    ) -> list[dict[str, Any]]:
+        """The hyperparameter tuning jobs of the location that the API's list `filter_text`
+        keeps (e.g. `state="JOB_STATE_RUNNING"`), as camelCase dicts, trials included."""
+        read = _Read(
+            self,
+            "the list of hyperparameter tuning jobs",
+            TUNING_JOBS_LIST_PERMISSION,
+            "-",
+            until=until,
+            jobs=True,
+        )
+        return list(
+            read.pages(
+                "list_hyperparameter_tuning_jobs", "hyperparameterTuningJobs", filter=filter_text
+            )
+        )
 
     def list(self, *, until: float | None = None) -> list[dict[str, Any]]:
         """Every persistent resource of the location, as camelCase dicts."""
@@ -399,7 +419,8 @@ class Read:
         if isinstance(error, (api.Forbidden, api.PermissionDenied)):
             what = ""
             if self.resource_id == "-":
-                what = "the custom jobs of" if self.jobs else "the persistent resources of"
+                # "the list of custom jobs" -> "the custom jobs of"
+                what = self.what.replace("the list of ", "the ") + " of"
             subject = what or f"persistent resource {self.resource_id!r} in"
             return PrecheckFailedError(
                 f"permission denied reading {subject} {location.where}: {self.reader.who} "

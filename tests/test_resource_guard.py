@@ -57,6 +57,36 @@ def job(emulator: Emulator, resource_id: str, replicas: int, name: str = "train"
     return str(emulator.service.create_job(PARENT, body)["name"])
 
 
+def tuning_job(emulator: Emulator, resource_id: str, replicas: int, parallel: int = 2) -> str:
+    """Create a tuning job whose trials run on the resource, and let its trials start (each
+    holds `replicas`); return its name."""
+    trial = {
+        "persistentResourceId": resource_id,
+        "workerPoolSpecs": [
+            {
+                "machineSpec": {"machineType": "n1-standard-4"},
+                "replicaCount": str(replicas),
+                "containerSpec": {"imageUri": "gcr.io/p/trainer"},
+            }
+        ],
+    }
+    body = {
+        "displayName": "tune",
+        "studySpec": {
+            "metrics": [{"metricId": "accuracy", "goal": "MAXIMIZE"}],
+            "parameters": [
+                {"parameterId": "lr", "doubleValueSpec": {"minValue": 0.1, "maxValue": 1}}
+            ],
+        },
+        "maxTrialCount": 6,
+        "parallelTrialCount": parallel,
+        "trialJobSpec": trial,
+    }
+    name = str(emulator.service.create_tuning_job(PARENT, body)["name"])
+    emulator.advance(2)  # past the pending delay: the trials start
+    return name
+
+
 def prgcloud(environ: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "prgcloud", *args],
@@ -109,6 +139,42 @@ def test_a_resource_with_running_jobs_is_left_alone_with_exit_3_naming_them(
     assert "--force" in done.stderr
     assert "Nothing was sent" in done.stderr
     assert state(emulator) == "RUNNING"
+
+
+@pytest.mark.parametrize("verb", ["delete", "reboot"])
+def test_a_tuning_job_whose_trials_run_on_the_resource_is_exit_3_naming_it(
+    world: dict[str, Any], verb: str
+) -> None:
+    emulator = world["emulator"]
+    tuning = tuning_job(emulator, "cluster", 1)
+    tuning_job(emulator, "other", 1)  # on another resource: not named
+    done = prgcloud(world["environ"], "ai", "persistent-resources", verb, "cluster")
+    assert done.returncode == 3, done.stderr
+    assert "has 1 job on it" in done.stderr
+    assert (
+        f"{tuning} (tune): RUNNING, tuning job, 2 trials running: "
+        "pool 0: 2 replicas of n1-standard-4 (1 per trial)\n"
+    ) in done.stderr
+    assert "`gcloud ai hp-tuning-jobs cancel JOB --region=us-central1`" in done.stderr
+    assert "Nothing was sent" in done.stderr
+    assert state(emulator) == "RUNNING"
+
+
+@pytest.mark.parametrize("verb", ["delete", "reboot"])
+def test_force_sends_it_anyway_over_a_tuning_job(world: dict[str, Any], verb: str) -> None:
+    tuning_job(world["emulator"], "cluster", 1)
+    done = prgcloud(world["environ"], "ai", "persistent-resources", verb, "cluster", "--force")
+    assert done.returncode == 0, done.stderr
+    assert state(world["emulator"]) == ("STOPPING" if verb == "delete" else "REBOOTING")
+
+
+def test_tuning_jobs_that_cannot_be_listed_stop_it_with_exit_4(world: dict[str, Any]) -> None:
+    world["emulator"].deny(f"{PARENT}/hyperparameterTuningJobs")
+    done = prgcloud(world["environ"], "ai", "persistent-resources", "reboot", "cluster")
+    assert done.returncode == 4, done.stderr
+    assert "aiplatform.hyperparameterTuningJobs.list" in done.stderr
+    assert "or reboot it anyway with --force." in done.stderr
+    assert state(world["emulator"]) == "RUNNING"
 
 
 def test_a_queued_job_stops_a_delete_but_not_a_reboot(world: dict[str, Any]) -> None:

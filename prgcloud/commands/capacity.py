@@ -2,9 +2,10 @@
 [--jobs]`.
 
 Reads the persistent resource live and shows its state and, per resource pool, the machine,
-accelerators, disk, ceiling, used and free replicas. With `--jobs`, also the custom jobs on it
-(`prgcloud.resource_jobs`): each one's state and, per worker pool, the replicas it holds (or
-waits for, when QUEUED) and the resource pool they are on. Project and region resolve as gcloud's
+accelerators, disk, ceiling, used and free replicas. With `--jobs`, also the custom jobs and
+hyperparameter tuning jobs on it (`prgcloud.resource_jobs`): each one's state and, per worker
+pool, the replicas it holds (or waits for, when QUEUED) and the resource pool they are on; a
+tuning job's, for the trials it runs. Project and region resolve as gcloud's
 do: the flag, else `CLOUDSDK_CORE_PROJECT` / `CLOUDSDK_AI_REGION`, else the active
 configuration. gcloud's identity flags (`--account`, `--impersonate-service-account`,
 `--access-token-file`, `--configuration`) choose who reads it, as they would for gcloud;
@@ -146,5 +147,5 @@ def _format_jobs(jobs: Sequence[JobOnResource]) -> str:
     from prgcloud.resource_jobs import format_jobs
 
     if not jobs:
-        return "no custom jobs queued or running on it\n"
-    return f"custom jobs on it ({len(jobs)}):\n{format_jobs(jobs)}\n"
+        return "no custom or tuning jobs queued or running on it\n"
+    return f"jobs on it ({len(jobs)}):\n{format_jobs(jobs)}\n"

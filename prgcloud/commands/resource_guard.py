@@ -1,6 +1,7 @@
 """`prgcloud [alpha|beta] ai persistent-resources delete|reboot ID`: refuse while jobs run on it.
 
-Before gcloud is run, the custom jobs on the resource are listed (`prgcloud.resource_jobs`):
+Before gcloud is run, the custom jobs and hyperparameter tuning jobs on the resource are listed
+(`prgcloud.resource_jobs`):
 if any would be ended (delete: queued, pending or running; reboot: pending or running, the
 ones holding replicas), nothing is sent and the command exits 3, naming each job and its
 replicas. `--force` skips the check. Otherwise the real gcloud runs with the arguments given
@@ -236,16 +237,19 @@ def _gcloud(argv: list[str], env: Environment) -> int:
 
 
 def _in_use(command: ResourceCommand, jobs: Sequence[JobOnResource]) -> str:
-    from prgcloud.resource_jobs import format_jobs
+    from prgcloud.resource_jobs import TUNING_JOB, format_jobs
 
     count = f"{len(jobs)} job{'s' if len(jobs) != 1 else ''}"
     ending = (
         "deleting it would end them" if command.verb == "delete" else "rebooting it would stop them"
     )
+    groups = sorted({"hp-tuning-jobs" if job.kind == TUNING_JOB else "custom-jobs" for job in jobs})
+    cancel = " or ".join(
+        f"`gcloud ai {group} cancel JOB --region={command.region}`" for group in groups
+    )
     return (
         f"persistent resource {command.resource_id} ({command.project}, {command.region}) has "
         f"{count} on it; {ending}:\n{format_jobs(jobs)}\n"
-        f"Nothing was sent. Cancel them (`gcloud ai custom-jobs cancel JOB --region="
-        f"{command.region}`) or wait for them to end, or {command.verb} it anyway with "
-        f"{FORCE_FLAG}."
+        f"Nothing was sent. Cancel them ({cancel}) or wait for them to end, or {command.verb} "
+        f"it anyway with {FORCE_FLAG}."
     )
