@@ -193,7 +193,7 @@ class Reader:
     ) -> list[dict[str, Any]]:
         """The hyperparameter tuning jobs of the location that the API's list `filter_text`
         keeps (e.g. `state="JOB_STATE_RUNNING"`), as camelCase dicts, trials included."""
-        read = _Read(
+        read = Read(
             self,
             "the list of hyperparameter tuning jobs",
             TUNING_JOBS_LIST_PERMISSION,
