@@ -92,6 +92,7 @@ def wait_until_fits(
     sleep: Callable[[float], None] = time.sleep,
     cadence: Cadence | None = None,
     rng: random.Random | None = None,
+    before_waiting: Callable[[Verdict], None] | None = None,
 ) -> Verdict:
     """Call `evaluate(seconds_left)` until its verdict fits; return that verdict.
 
@@ -99,7 +100,8 @@ def wait_until_fits(
     Raises JobDoesNotFitError (exit 3) as soon as a verdict blocks (under `--strict`, warns);
     PrecheckFailedError (exit 4) when the resource cannot be read and waiting cannot change
     that; WaitTimedOutError (exit 5) when `timeout` seconds pass first. `on_progress` hears
-    about every poll that did not end the wait.
+    about every poll that did not end the wait. `before_waiting` hears the first verdict that
+    says to wait, before the wait begins, and may end it by raising (policy hooks do).
     """
     from prgcloud.precheck import JobDoesNotFitError
 
@@ -119,6 +121,8 @@ def wait_until_fits(
                 raise JobDoesNotFitError(polled)
             if not polled.waits:
                 return polled
+            if verdict is None and before_waiting is not None:
+                before_waiting(polled)
             verdict, misses = polled, 0
         now = clock()
         progress = WaitProgress(now - started, max(0.0, deadline - now), verdict, miss, misses)

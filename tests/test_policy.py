@@ -498,6 +498,38 @@ def test_a_job_that_does_not_fit_is_refused_by_the_precheck_before_any_hook_runs
     assert not (hooks_dir / "input.json").exists()
 
 
+def test_a_hook_that_refuses_is_asked_before_a_wait_for_capacity_not_after(
+    clean_emulator: Emulator, gcloud_env: dict[str, str], hooks_dir: Path, tmp_path: Path
+) -> None:
+    clean_emulator.add_persistent_resource(
+        "p",
+        "us-central1",
+        "cluster",
+        {
+            "resourcePools": [
+                {
+                    "id": "cpu",
+                    "machineSpec": {"machineType": "n1-standard-4"},
+                    "replicaCount": "2",
+                    "usedReplicaCount": "2",
+                }
+            ]
+        },
+    )
+    hook(hooks_dir, "10-refuse", KEEP_INPUT + "echo 'no jobs on cluster today' >&2\nexit 1\n")
+    environ = {**gcloud_env, policy.DIR_VARIABLE: str(hooks_dir)}
+    run = Run(
+        [*CREATE, *JOB, "--persistent-resource-id=cluster", "--wait-for-capacity=30s"],
+        environ,
+        tmp_path,
+    )
+    assert run.status == exit_codes.POLICY_REFUSED, run.stderr
+    assert "no jobs on cluster today" in run.stderr
+    seen = read_input(hooks_dir)["persistentResource"]
+    assert [(p["id"], p["usedReplicaCount"]) for p in seen["resourcePools"]] == [("cpu", "2")]
+    assert clean_emulator.custom_jobs("p", "us-central1") == []
+
+
 # --- the library and the shim ------------------------------------------------------------------
 
 

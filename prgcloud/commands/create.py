@@ -78,18 +78,23 @@ def create(
 def check(request: JobRequest, env: Environment, command: tuple[str, ...]) -> str | None:
     """The pre-check, then the policy hooks; return the dry-run note (see `precheck`).
 
-    Raises (exit 3, 4, 5 or 8) when the job does not fit, cannot be checked, or is refused.
+    With `--wait-for-capacity` the hooks are also asked before the wait, so a request they
+    refuse is refused at once, not after the wait. Raises (exit 3, 4, 5 or 8) when the job
+    does not fit, cannot be checked, or is refused.
     """
-    note, verdict = precheck(request, env)
     from prgcloud.commands import hooks  # policy hooks: imported, and paid for, only here
 
-    hooks.consult(
-        request,
-        env,
-        command=" ".join(command),
-        verdict=verdict,
-        log=lambda: hooks.create_log(request, env),
-    )
+    def consult(verdict: Verdict | None) -> None:
+        hooks.consult(
+            request,
+            env,
+            command=" ".join(command),
+            verdict=verdict,
+            log=lambda: hooks.create_log(request, env),
+        )
+
+    note, verdict = precheck(request, env, before_waiting=consult)
+    consult(verdict)
     return note
 
 
@@ -102,7 +107,12 @@ def _dry_run_wait_note(request: JobRequest, env: Environment) -> int:
     return 0
 
 
-def precheck(request: JobRequest, env: Environment) -> tuple[str | None, Verdict | None]:
+def precheck(
+    request: JobRequest,
+    env: Environment,
+    *,
+    before_waiting: Callable[[Verdict], None] | None = None,
+) -> tuple[str | None, Verdict | None]:
     """Run the pre-check (or the wait) as `precheck_request` decides; print its warnings.
 
     Returns a one-line note for the dry-run snippet (what was checked), or None when
@@ -121,7 +131,9 @@ def precheck(request: JobRequest, env: Environment) -> tuple[str | None, Verdict
         env.stderr, live=env.stderr_isatty, columns=lambda: terminal_columns(env.stderr)
     )
     try:
-        verdict = precheck_request(request, env.environ, on_progress=printer)
+        verdict = precheck_request(
+            request, env.environ, on_progress=printer, before_waiting=before_waiting
+        )
     finally:
         printer.done()
     assert verdict is not None

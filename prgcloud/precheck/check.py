@@ -85,6 +85,7 @@ def wait_for_fit(
     timeout: float,
     on_progress: Callable[[WaitProgress], None] | None = None,
     budget: vertex.Budget | None = None,
+    before_waiting: Callable[[Verdict], None] | None = None,
 ) -> Verdict:
     """Poll the pre-check until the job fits now (`--wait-for-capacity`); return that verdict.
 
@@ -104,7 +105,10 @@ def wait_for_fit(
             return judge(request, resource)
 
         return waiting.wait_until_fits(
-            poll, timeout=timeout, on_progress=on_progress or (lambda progress: None)
+            poll,
+            timeout=timeout,
+            on_progress=on_progress or (lambda progress: None),
+            before_waiting=before_waiting,
         )
 
 
@@ -113,11 +117,13 @@ def precheck_request(
     environ: Mapping[str, str],
     *,
     on_progress: Callable[[WaitProgress], None] | None = None,
+    before_waiting: Callable[[Verdict], None] | None = None,
 ) -> Verdict | None:
     """Everything that must happen before the request may be submitted; None: nothing to do.
 
     A job that names no persistent resource, or `--skip-precheck`, is not checked. Otherwise
-    a single check, or with `--wait-for-capacity` a wait (`on_progress` hears each poll).
+    a single check, or with `--wait-for-capacity` a wait (`on_progress` hears each poll;
+    `before_waiting` the verdict that starts the wait, see `waiting.wait_until_fits`).
     Returns the verdict when the job may go ahead; raises as `check_request` and
     `wait_for_fit` do.
     """
@@ -126,7 +132,11 @@ def precheck_request(
     if request.options.wait_for_capacity is None:
         return check_request(request, environ)
     return wait_for_fit(
-        request, environ, timeout=request.options.wait_for_capacity, on_progress=on_progress
+        request,
+        environ,
+        timeout=request.options.wait_for_capacity,
+        on_progress=on_progress,
+        before_waiting=before_waiting,
     )
 
 
