@@ -1,4 +1,5 @@
-"""The `gcloud` shim in bin/: `create` goes through prgcloud, everything else is exec'd as is.
+"""The `gcloud` shim in bin/: the gcloud commands prgcloud wraps go through prgcloud,
+everything else is exec'd as is.
 
 The shim is a real process here, found on PATH as a runbook finds it. The "real" gcloud is a
 fake (tests/fake_gcloud.py, or a probe that records argv, stdin, environment and pid) or the
@@ -125,7 +126,7 @@ AWKWARD_ARGV = [
     pytest.param(["projects", "describe", "pröject-ü", "🚀"], id="unicode"),
     pytest.param(["ai", "custom-jobs", "list", "--region=us-central1"], id="ai-not-create"),
     pytest.param(["ai", "custom-jobs", "creat"], id="ai-almost-create"),
-    pytest.param(["ai", "persistent-resources", "create"], id="other-create"),
+    pytest.param(["ai", "endpoints", "create"], id="another-groups-create"),
     pytest.param(["alpha", "beta", "ai", "custom-jobs", "create"], id="two-tracks"),
     pytest.param(["ai", "alpha", "custom-jobs", "create"], id="track-too-late"),
     pytest.param(["ai-platform", "jobs", "submit", "training"], id="ai-platform"),
@@ -398,11 +399,148 @@ def test_create_through_a_symlink_to_the_shim_finds_its_prgcloud(
     assert fake.calls == [["ai", "custom-jobs", "create", "--project=p1", *JOB]]
 
 
-# --- the real gcloud through the shim -----------------------------------------------------------
-
 needs_gcloud = pytest.mark.skipif(
     REAL_GCLOUD is None, reason="the Google Cloud CLI is not installed"
 )
+
+
+# --- which commands go through prgcloud ---------------------------------------------------------
+
+# A stand-in, in sh, for gcloud or for prgcloud next to the shim: writes down its name and its
+# arguments, each ended by a NUL (no Python to start: the table below runs the shim ~100 times).
+NAMED_PROBE = """#!/bin/sh
+printf '%s\\0' "${0##*/}" "$@" > "$PROBE_LOG"
+"""
+SHELLS = [
+    pytest.param(
+        shell,
+        id=shell,
+        marks=pytest.mark.skipif(shutil.which(shell) is None, reason=f"{shell} is not installed"),
+    )
+    for shell in ("dash", "bash")
+]
+
+
+@pytest.fixture
+def router(tmp_path: Path) -> dict[str, str]:
+    """A copy of the shim whose `prgcloud` is a probe, and a probe for the real gcloud: the
+    environment to run it in (its PATH: the copy, then the probe gcloud)."""
+    executable(tmp_path / "shim" / "prgcloud", NAMED_PROBE)
+    shutil.copy2(SHIM, tmp_path / "shim" / "gcloud")
+    executable(tmp_path / "real" / "gcloud", NAMED_PROBE)
+    return {
+        "PATH": os.pathsep.join([str(tmp_path / "shim"), str(tmp_path / "real"), "/usr/bin"]),
+        "PROBE_LOG": str(tmp_path / "probe.log"),
+        "SHIM": str(tmp_path / "shim" / "gcloud"),
+    }
+
+
+def routed(router: dict[str, str], argv: list[str], shell: str = "sh") -> list[str]:
+    """[the program the shim ran (`prgcloud` or `gcloud`), then its arguments]."""
+    subprocess.run([shell, router["SHIM"], *argv], env=router, timeout=60, check=True)
+    with open(router["PROBE_LOG"], "rb") as log:
+        return log.read().decode().split("\0")[:-1]
+
+
+ROUTED = [
+    pytest.param(["ai", "custom-jobs", "create", *JOB], None, id="custom-jobs-create"),
+    pytest.param(["ai", "hp-tuning-jobs", "create", "--config=t.yaml"], None, id="tuning-create"),
+    pytest.param(
+        ["ai", "persistent-resources", "create", "--persistent-resource-id=pr"],
+        None,
+        id="persistent-resources-create",
+    ),
+    pytest.param(["ai", "persistent-resources", "delete", "pr"], None, id="delete"),
+    pytest.param(["ai", "persistent-resources", "reboot", "pr", "--force"], None, id="reboot"),
+    pytest.param(
+        ["--project=p", "beta", "ai", "-q", "persistent-resources", "--format", "json", "delete"],
+        ["beta", "ai", "persistent-resources", "delete", "--project=p", "-q", "--format", "json"],
+        id="flags-before-and-between-words-with-a-track",
+    ),
+    pytest.param(
+        ["alpha", "ai", "hp-tuning-jobs", "--verbosity", "debug", "create", "--config=t.yaml"],
+        ["alpha", "ai", "hp-tuning-jobs", "create", "--verbosity", "debug", "--config=t.yaml"],
+        id="alpha-tuning-create-with-a-flag-between",
+    ),
+    pytest.param(
+        ["--billing-project", "reboot", "ai", "persistent-resources", "reboot", "pr"],
+        ["ai", "persistent-resources", "reboot", "--billing-project", "reboot", "pr"],
+        id="a-flag-value-that-is-the-verb",
+    ),
+    # (`ai custom-jobs cancel --wait` and `ai custom-jobs stream-logs`: see the shim's
+    # placeholder; they join this table once prgcloud wraps them.)
+]
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize(("argv", "prgcloud_argv"), ROUTED)
+def test_the_commands_prgcloud_wraps_go_to_prgcloud_global_flags_after_the_verb(
+    router: dict[str, str], shell: str, argv: list[str], prgcloud_argv: list[str] | None
+) -> None:
+    assert routed(router, argv, shell) == ["prgcloud", *(prgcloud_argv or argv)]
+
+
+PASSED = [
+    pytest.param(["ai", "custom-jobs", "check", *JOB], id="prgclouds-own-check"),
+    pytest.param(["ai", "custom-jobs", "create-batch", "jobs.txt"], id="prgclouds-own-batch"),
+    pytest.param(["ai", "custom-jobs", "wait", "123"], id="prgclouds-own-wait"),
+    pytest.param(["ai", "hp-tuning-jobs", "check", "--config=t"], id="prgclouds-own-tuning-check"),
+    pytest.param(["ai", "persistent-resources", "capacity", "pr"], id="prgclouds-own-capacity"),
+    pytest.param(["emulator", "start"], id="prgclouds-own-emulator"),
+    pytest.param(["shim-path"], id="prgclouds-own-shim-path"),
+    pytest.param(["plugin", "list"], id="prgclouds-own-plugin"),
+    pytest.param(["ai", "persistent-resources", "list"], id="persistent-resources-list"),
+    pytest.param(["ai", "persistent-resources", "describe", "pr"], id="resources-describe"),
+    pytest.param(["ai", "hp-tuning-jobs", "list"], id="hp-tuning-jobs-list"),
+    pytest.param(["ai", "hp-tuning-jobs", "cancel", "1", "--wait"], id="tuning-cancel"),
+    pytest.param(["ai", "hp-tuning-jobs", "stream-logs", "1"], id="tuning-stream-logs"),
+    pytest.param(["ai", "custom-jobs", "cancel", "1"], id="cancel-without-wait"),
+    pytest.param(["ai", "custom-jobs", "cancel", "1", "--waiting"], id="cancel-waiting"),
+    pytest.param(["ai", "custom-jobs", "describe", "1"], id="custom-jobs-describe"),
+    pytest.param(["ai", "persistent-resources", "deletes", "pr"], id="almost-delete"),
+    pytest.param(["ai", "persistent-resources"], id="a-group-alone"),
+    pytest.param(["ai", "hp-tuning-jobs", "--project=p"], id="a-group-and-a-flag"),
+    pytest.param(["ai", "beta", "persistent-resources", "delete"], id="track-too-late"),
+    pytest.param(["ai", "custom-jobs", "hp-tuning-jobs", "create"], id="two-groups"),
+    pytest.param(["ai", "persistent-resources", "--region=r", "delete"], id="own-flag-between"),
+    pytest.param(["ai", "models", "delete", "m"], id="another-groups-delete"),
+    pytest.param(["persistent-resources", "delete", "pr"], id="without-ai"),
+]
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize("argv", PASSED)
+def test_near_misses_go_to_gcloud_unchanged(
+    router: dict[str, str], shell: str, argv: list[str]
+) -> None:
+    assert routed(router, argv, shell) == ["gcloud", *argv]
+
+
+@needs_gcloud
+def test_every_gcloud_command_prgcloud_wraps_goes_to_prgcloud_and_no_other(
+    router: dict[str, str],
+) -> None:
+    """The shim's list against gcloud's own commands (its `ai` surface) and prgcloud's verbs."""
+    assert REAL_GCLOUD is not None
+    surface = Path(REAL_GCLOUD).resolve().parent.parent / "lib" / "surface" / "ai"
+    commands = [
+        path.relative_to(surface).with_suffix("").parts
+        for pattern in ("*.py", "*.yaml")
+        for path in surface.rglob(pattern)
+        if not path.name.startswith("_")
+    ]
+    assert ("custom_jobs", "create") in commands
+    wrapped = []
+    for command in sorted(commands):
+        # `--wait`: `cancel` is prgcloud's only with it, and no other command cares.
+        argv = ["ai", *(word.replace("_", "-") for word in command), "ID", "--wait"]
+        went_to = routed(router, argv)[0]
+        assert went_to == ("prgcloud" if cli.find_verb(argv) else "gcloud"), argv
+        wrapped += [" ".join(argv[:-2])] if went_to == "prgcloud" else []
+    assert {"ai custom-jobs create", "ai persistent-resources delete"} <= set(wrapped)
+
+
+# --- the real gcloud through the shim -----------------------------------------------------------
 
 
 def real_env(gcloud_env: dict[str, str]) -> dict[str, str]:
