@@ -26,6 +26,7 @@ from fake_gcloud import FakeGcloud
 from prgcloud import cli
 from prgcloud.commands import shim_path
 from prgcloud.emulator import Emulator
+from prgcloud.emulator.errors import ApiError
 from prgcloud.environment import Environment
 from prgcloud.errors import PrgcloudError
 
@@ -90,14 +91,15 @@ def on_path(env: dict[str, str], *directories: Path | str) -> dict[str, str]:
 
 
 def gcloud(
-    argv: list[str], env: dict[str, str], cwd: Path, **kwargs: Any
+    argv: list[str], env: dict[str, str], cwd: Path, shell: str | None = None, **kwargs: Any
 ) -> subprocess.CompletedProcess[str]:
-    """Run `gcloud ARGV` as a shell would: the first gcloud on env's PATH."""
+    """Run `gcloud ARGV` as a shell would: the first gcloud on env's PATH (by `shell`, if
+    given, as a script rather than by its `#!` line)."""
     path = os.pathsep.join(os.path.join(cwd, d) for d in env["PATH"].split(os.pathsep))
     found = shutil.which("gcloud", path=path)
     assert found is not None
     return subprocess.run(
-        [found, *argv],
+        [*([shell] if shell else []), found, *argv],
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -590,6 +592,9 @@ RESOURCE = {
 }
 
 
+RESOURCE_NAME = Emulator.resource_name("p1", "us-central1", "pr1")
+
+
 @pytest.fixture
 def resource(clean_emulator: Emulator) -> Emulator:
     clean_emulator.add_persistent_resource("p1", "us-central1", "pr1", RESOURCE)
@@ -635,6 +640,120 @@ def test_real_gcloud_create_through_the_shim_is_pre_checked_then_submitted(
     assert "ERROR: (prgcloud)" in result.stderr
     assert "replica" in result.stderr
     assert [job["displayName"] for job in resource.custom_jobs("p1", "us-central1")] == ["fits"]
+
+
+def hold_a_replica(emulator: Emulator) -> None:
+    """A custom job on pr1, holding its one replica (PENDING, then RUNNING)."""
+    pool = {"machineSpec": {"machineType": "n1-standard-4"}, "replicaCount": "1"}
+    pool["containerSpec"] = {"imageUri": "gcr.io/p1/t"}
+    spec = {"persistentResourceId": "pr1", "workerPoolSpecs": [pool]}
+    emulator.service.create_job(
+        "projects/p1/locations/us-central1", {"displayName": "holds", "jobSpec": spec}
+    )
+
+
+TUNING_CONFIG = """\
+maxTrialCount: 2
+parallelTrialCount: 1
+studySpec:
+  metrics: [{metricId: accuracy, goal: MAXIMIZE}]
+  parameters: [{parameterId: lr, doubleValueSpec: {minValue: 0.001, maxValue: 0.1}}]
+trialJobSpec:
+  workerPoolSpecs:
+  - machineSpec: {machineType: n1-standard-4}
+    replicaCount: 2
+    containerSpec: {imageUri: gcr.io/p1/trainer}
+"""
+
+# Each is refused by prgcloud before gcloud runs: gcloud alone would have sent it.
+REFUSED_BY_PRGCLOUD = [
+    pytest.param(
+        ["--project=p1", "beta", "ai", "--verbosity=error", "persistent-resources", "delete"],
+        ["pr1", "--region=us-central1"],
+        3,
+        ["(holds): ", "--force", "Nothing was sent"],
+        id="delete-with-a-running-job",
+    ),
+    pytest.param(
+        ["ai", "-q", "persistent-resources", "--project", "p1", "reboot"],
+        ["pr1", "--region=us-central1"],
+        3,
+        ["(holds): ", "--force", "Nothing was sent"],
+        id="reboot-with-a-running-job",
+    ),
+    pytest.param(
+        ["alpha", "--project=p1", "ai", "persistent-resources", "create"],
+        [
+            "--persistent-resource-id=pr2",
+            "--region=us-central1",
+            "--resource-pool-spec=machine-type=n1-standard-4,replica-count=1,local-ssd-count=1",
+        ],
+        2,
+        ["ERROR: (prgcloud) argument --resource-pool-spec: key [local-ssd-count]"],
+        id="create-with-local-ssd-count",
+    ),
+    pytest.param(
+        ["ai", "--project", "p1", "hp-tuning-jobs", "create"],
+        [
+            "--region=us-central1",
+            "--display-name=tune",
+            "--config=tuning.yaml",
+            "--persistent-resource-id=pr1",
+        ],
+        3,
+        ["in one trial", "replica"],
+        id="tuning-create-whose-trial-never-fits",
+    ),
+]
+
+
+@needs_gcloud
+@pytest.mark.parametrize(("command", "args", "code", "said"), REFUSED_BY_PRGCLOUD)
+def test_real_gcloud_commands_prgcloud_wraps_are_refused_by_prgcloud_under_dash(
+    resource: Emulator,
+    gcloud_env: dict[str, str],
+    tmp_path: Path,
+    command: list[str],
+    args: list[str],
+    code: int,
+    said: list[str],
+) -> None:
+    hold_a_replica(resource)
+    (tmp_path / "tuning.yaml").write_text(TUNING_CONFIG)
+    result = gcloud([*command, *args], real_env(gcloud_env), tmp_path, shell="dash")
+    assert result.returncode == code, result.stderr
+    for words in said:
+        assert words in result.stderr
+    assert "submitted" not in result.stderr
+    assert resource.persistent_resource(RESOURCE_NAME)["state"] == "RUNNING"
+    with pytest.raises(ApiError, match="not found"):
+        resource.persistent_resource(Emulator.resource_name("p1", "us-central1", "pr2"))
+
+
+@needs_gcloud
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["ai", "custom-jobs", "check", *JOB], id="prgclouds-own-check"),
+        pytest.param(["ai", "persistent-resources", "capacity", "pr1"], id="prgclouds-capacity"),
+        pytest.param(
+            ["--project=p1", "ai", "persistent-resources", "list", "--region=us-central1"],
+            id="persistent-resources-list",
+        ),
+        pytest.param(
+            ["ai", "--project", "p1", "hp-tuning-jobs", "list", "--region=us-central1"],
+            id="hp-tuning-jobs-list",
+        ),
+    ],
+)
+def test_real_gcloud_near_misses_through_the_shim_under_dash_are_gclouds_own(
+    resource: Emulator, gcloud_env: dict[str, str], tmp_path: Path, argv: list[str]
+) -> None:
+    shimmed = gcloud(argv, real_env(gcloud_env), tmp_path, shell="dash")
+    raw = gcloud(argv, raw_env(gcloud_env), tmp_path)
+    assert (shimmed.returncode, shimmed.stdout) == (raw.returncode, raw.stdout)
+    assert shimmed.stderr == raw.stderr
+    assert "prgcloud" not in shimmed.stderr
 
 
 # --- prgcloud shim-path -------------------------------------------------------------------------
