@@ -469,8 +469,18 @@ ROUTED = [
         ["ai", "persistent-resources", "reboot", "--billing-project", "reboot", "pr"],
         id="a-flag-value-that-is-the-verb",
     ),
-    # (`ai custom-jobs cancel --wait` and `ai custom-jobs stream-logs`: see the shim's
-    # placeholder; they join this table once prgcloud wraps them.)
+    pytest.param(["ai", "custom-jobs", "cancel", "1", "--wait"], None, id="cancel-wait"),
+    pytest.param(
+        ["--project", "p", "ai", "custom-jobs", "-q", "cancel", "1", "--wait=5m"],
+        ["ai", "custom-jobs", "cancel", "--project", "p", "-q", "1", "--wait=5m"],
+        id="cancel-wait-duration-with-flags-before-and-between",
+    ),
+    pytest.param(["ai", "custom-jobs", "stream-logs", "1"], None, id="stream-logs"),
+    pytest.param(
+        ["beta", "ai", "custom-jobs", "--format=json", "stream-logs", "1"],
+        ["beta", "ai", "custom-jobs", "stream-logs", "--format=json", "1"],
+        id="beta-stream-logs-with-a-flag-between",
+    ),
 ]
 
 
@@ -498,6 +508,7 @@ PASSED = [
     pytest.param(["ai", "hp-tuning-jobs", "stream-logs", "1"], id="tuning-stream-logs"),
     pytest.param(["ai", "custom-jobs", "cancel", "1"], id="cancel-without-wait"),
     pytest.param(["ai", "custom-jobs", "cancel", "1", "--waiting"], id="cancel-waiting"),
+    pytest.param(["ai", "custom-jobs", "cancel", "--project", "p"], id="cancel-with-flags-only"),
     pytest.param(["ai", "custom-jobs", "describe", "1"], id="custom-jobs-describe"),
     pytest.param(["ai", "persistent-resources", "deletes", "pr"], id="almost-delete"),
     pytest.param(["ai", "persistent-resources"], id="a-group-alone"),
@@ -642,14 +653,13 @@ def test_real_gcloud_create_through_the_shim_is_pre_checked_then_submitted(
     assert [job["displayName"] for job in resource.custom_jobs("p1", "us-central1")] == ["fits"]
 
 
-def hold_a_replica(emulator: Emulator) -> None:
-    """A custom job on pr1, holding its one replica (PENDING, then RUNNING)."""
+def hold_a_replica(emulator: Emulator, **labels: str) -> str:
+    """A custom job on pr1, holding its one replica (PENDING, then RUNNING); its name."""
     pool = {"machineSpec": {"machineType": "n1-standard-4"}, "replicaCount": "1"}
     pool["containerSpec"] = {"imageUri": "gcr.io/p1/t"}
     spec = {"persistentResourceId": "pr1", "workerPoolSpecs": [pool]}
-    emulator.service.create_job(
-        "projects/p1/locations/us-central1", {"displayName": "holds", "jobSpec": spec}
-    )
+    body = {"displayName": "holds", "jobSpec": spec, "labels": labels}
+    return str(emulator.service.create_job("projects/p1/locations/us-central1", body)["name"])
 
 
 TUNING_CONFIG = """\
@@ -754,6 +764,33 @@ def test_real_gcloud_near_misses_through_the_shim_under_dash_are_gclouds_own(
     assert (shimmed.returncode, shimmed.stdout) == (raw.returncode, raw.stdout)
     assert shimmed.stderr == raw.stderr
     assert "prgcloud" not in shimmed.stderr
+
+
+@needs_gcloud
+def test_real_gcloud_cancel_wait_through_the_shim_under_dash_waits_for_the_end(
+    resource: Emulator, gcloud_env: dict[str, str], tmp_path: Path
+) -> None:
+    name = hold_a_replica(resource)
+    argv = ["--project=p1", "ai", "custom-jobs", "-q", "cancel", name.rsplit("/", 1)[-1]]
+    argv += ["--region=us-central1", "--wait=5m"]  # gcloud alone: unrecognized, exit 2
+    result = gcloud(argv, real_env(gcloud_env), tmp_path, shell="dash")
+    assert result.returncode == 0, result.stderr
+    assert f"Custom job [{name}] ended CANCELLED." in result.stderr
+    assert resource.custom_job(name)["state"] == "JOB_STATE_CANCELLED"
+
+
+@needs_gcloud
+def test_real_gcloud_stream_logs_through_the_shim_under_dash_ends_with_the_job(
+    resource: Emulator, gcloud_env: dict[str, str], tmp_path: Path
+) -> None:
+    labels = {"emulator-duration-seconds": "2", "emulator-outcome": "failed"}
+    name = hold_a_replica(resource, **labels, **{"emulator-error-message": "oom-killed"})
+    env = {**real_env(gcloud_env), "CLOUDSDK_API_ENDPOINT_OVERRIDES_LOGGING": resource.url}
+    argv = ["beta", "ai", "--project", "p1", "custom-jobs", "stream-logs", name]
+    result = gcloud([*argv, "--polling-interval=1"], env, tmp_path, shell="dash")
+    assert result.returncode == 6, result.stderr  # gcloud's own would stream on, or end 0
+    assert result.stdout.splitlines()[-1].endswith("oom-killed")
+    assert f"custom job {name} ended FAILED: oom-killed" in result.stderr
 
 
 # --- prgcloud shim-path -------------------------------------------------------------------------
