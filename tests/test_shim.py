@@ -1,4 +1,5 @@
-"""The `gcloud` shim in bin/: `create` goes through prgcloud, everything else is exec'd as is.
+"""The `gcloud` shim in bin/: the gcloud commands prgcloud wraps go through prgcloud,
+everything else is exec'd as is.
 
 The shim is a real process here, found on PATH as a runbook finds it. The "real" gcloud is a
 fake (tests/fake_gcloud.py, or a probe that records argv, stdin, environment and pid) or the
@@ -25,6 +26,7 @@ from fake_gcloud import FakeGcloud
 from prgcloud import cli
 from prgcloud.commands import shim_path
 from prgcloud.emulator import Emulator
+from prgcloud.emulator.errors import ApiError
 from prgcloud.environment import Environment
 from prgcloud.errors import PrgcloudError
 
@@ -89,14 +91,15 @@ def on_path(env: dict[str, str], *directories: Path | str) -> dict[str, str]:
 
 
 def gcloud(
-    argv: list[str], env: dict[str, str], cwd: Path, **kwargs: Any
+    argv: list[str], env: dict[str, str], cwd: Path, shell: str | None = None, **kwargs: Any
 ) -> subprocess.CompletedProcess[str]:
-    """Run `gcloud ARGV` as a shell would: the first gcloud on env's PATH."""
+    """Run `gcloud ARGV` as a shell would: the first gcloud on env's PATH (by `shell`, if
+    given, as a script rather than by its `#!` line)."""
     path = os.pathsep.join(os.path.join(cwd, d) for d in env["PATH"].split(os.pathsep))
     found = shutil.which("gcloud", path=path)
     assert found is not None
     return subprocess.run(
-        [found, *argv],
+        [*([shell] if shell else []), found, *argv],
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -125,7 +128,7 @@ AWKWARD_ARGV = [
     pytest.param(["projects", "describe", "pröject-ü", "🚀"], id="unicode"),
     pytest.param(["ai", "custom-jobs", "list", "--region=us-central1"], id="ai-not-create"),
     pytest.param(["ai", "custom-jobs", "creat"], id="ai-almost-create"),
-    pytest.param(["ai", "persistent-resources", "create"], id="other-create"),
+    pytest.param(["ai", "endpoints", "create"], id="another-groups-create"),
     pytest.param(["alpha", "beta", "ai", "custom-jobs", "create"], id="two-tracks"),
     pytest.param(["ai", "alpha", "custom-jobs", "create"], id="track-too-late"),
     pytest.param(["ai-platform", "jobs", "submit", "training"], id="ai-platform"),
@@ -398,11 +401,159 @@ def test_create_through_a_symlink_to_the_shim_finds_its_prgcloud(
     assert fake.calls == [["ai", "custom-jobs", "create", "--project=p1", *JOB]]
 
 
-# --- the real gcloud through the shim -----------------------------------------------------------
-
 needs_gcloud = pytest.mark.skipif(
     REAL_GCLOUD is None, reason="the Google Cloud CLI is not installed"
 )
+
+
+# --- which commands go through prgcloud ---------------------------------------------------------
+
+# A stand-in, in sh, for gcloud or for prgcloud next to the shim: writes down its name and its
+# arguments, each ended by a NUL (no Python to start: the table below runs the shim ~100 times).
+NAMED_PROBE = """#!/bin/sh
+printf '%s\\0' "${0##*/}" "$@" > "$PROBE_LOG"
+"""
+SHELLS = [
+    pytest.param(
+        shell,
+        id=shell,
+        marks=pytest.mark.skipif(shutil.which(shell) is None, reason=f"{shell} is not installed"),
+    )
+    for shell in ("dash", "bash")
+]
+
+
+@pytest.fixture
+def router(tmp_path: Path) -> dict[str, str]:
+    """A copy of the shim whose `prgcloud` is a probe, and a probe for the real gcloud: the
+    environment to run it in (its PATH: the copy, then the probe gcloud)."""
+    executable(tmp_path / "shim" / "prgcloud", NAMED_PROBE)
+    shutil.copy2(SHIM, tmp_path / "shim" / "gcloud")
+    executable(tmp_path / "real" / "gcloud", NAMED_PROBE)
+    return {
+        "PATH": os.pathsep.join([str(tmp_path / "shim"), str(tmp_path / "real"), "/usr/bin"]),
+        "PROBE_LOG": str(tmp_path / "probe.log"),
+        "SHIM": str(tmp_path / "shim" / "gcloud"),
+    }
+
+
+def routed(router: dict[str, str], argv: list[str], shell: str = "sh") -> list[str]:
+    """[the program the shim ran (`prgcloud` or `gcloud`), then its arguments]."""
+    subprocess.run([shell, router["SHIM"], *argv], env=router, timeout=60, check=True)
+    with open(router["PROBE_LOG"], "rb") as log:
+        return log.read().decode().split("\0")[:-1]
+
+
+ROUTED = [
+    pytest.param(["ai", "custom-jobs", "create", *JOB], None, id="custom-jobs-create"),
+    pytest.param(["ai", "hp-tuning-jobs", "create", "--config=t.yaml"], None, id="tuning-create"),
+    pytest.param(
+        ["ai", "persistent-resources", "create", "--persistent-resource-id=pr"],
+        None,
+        id="persistent-resources-create",
+    ),
+    pytest.param(["ai", "persistent-resources", "delete", "pr"], None, id="delete"),
+    pytest.param(["ai", "persistent-resources", "reboot", "pr", "--force"], None, id="reboot"),
+    pytest.param(
+        ["--project=p", "beta", "ai", "-q", "persistent-resources", "--format", "json", "delete"],
+        ["beta", "ai", "persistent-resources", "delete", "--project=p", "-q", "--format", "json"],
+        id="flags-before-and-between-words-with-a-track",
+    ),
+    pytest.param(
+        ["alpha", "ai", "hp-tuning-jobs", "--verbosity", "debug", "create", "--config=t.yaml"],
+        ["alpha", "ai", "hp-tuning-jobs", "create", "--verbosity", "debug", "--config=t.yaml"],
+        id="alpha-tuning-create-with-a-flag-between",
+    ),
+    pytest.param(
+        ["--billing-project", "reboot", "ai", "persistent-resources", "reboot", "pr"],
+        ["ai", "persistent-resources", "reboot", "--billing-project", "reboot", "pr"],
+        id="a-flag-value-that-is-the-verb",
+    ),
+    pytest.param(["ai", "custom-jobs", "cancel", "1", "--wait"], None, id="cancel-wait"),
+    pytest.param(
+        ["--project", "p", "ai", "custom-jobs", "-q", "cancel", "1", "--wait=5m"],
+        ["ai", "custom-jobs", "cancel", "--project", "p", "-q", "1", "--wait=5m"],
+        id="cancel-wait-duration-with-flags-before-and-between",
+    ),
+    pytest.param(["ai", "custom-jobs", "stream-logs", "1"], None, id="stream-logs"),
+    pytest.param(
+        ["beta", "ai", "custom-jobs", "--format=json", "stream-logs", "1"],
+        ["beta", "ai", "custom-jobs", "stream-logs", "--format=json", "1"],
+        id="beta-stream-logs-with-a-flag-between",
+    ),
+]
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize(("argv", "prgcloud_argv"), ROUTED)
+def test_the_commands_prgcloud_wraps_go_to_prgcloud_global_flags_after_the_verb(
+    router: dict[str, str], shell: str, argv: list[str], prgcloud_argv: list[str] | None
+) -> None:
+    assert routed(router, argv, shell) == ["prgcloud", *(prgcloud_argv or argv)]
+
+
+PASSED = [
+    pytest.param(["ai", "custom-jobs", "check", *JOB], id="prgclouds-own-check"),
+    pytest.param(["ai", "custom-jobs", "create-batch", "jobs.txt"], id="prgclouds-own-batch"),
+    pytest.param(["ai", "custom-jobs", "wait", "123"], id="prgclouds-own-wait"),
+    pytest.param(["ai", "hp-tuning-jobs", "check", "--config=t"], id="prgclouds-own-tuning-check"),
+    pytest.param(["ai", "persistent-resources", "capacity", "pr"], id="prgclouds-own-capacity"),
+    pytest.param(["emulator", "start"], id="prgclouds-own-emulator"),
+    pytest.param(["shim-path"], id="prgclouds-own-shim-path"),
+    pytest.param(["plugin", "list"], id="prgclouds-own-plugin"),
+    pytest.param(["ai", "persistent-resources", "list"], id="persistent-resources-list"),
+    pytest.param(["ai", "persistent-resources", "describe", "pr"], id="resources-describe"),
+    pytest.param(["ai", "hp-tuning-jobs", "list"], id="hp-tuning-jobs-list"),
+    pytest.param(["ai", "hp-tuning-jobs", "cancel", "1", "--wait"], id="tuning-cancel"),
+    pytest.param(["ai", "hp-tuning-jobs", "stream-logs", "1"], id="tuning-stream-logs"),
+    pytest.param(["ai", "custom-jobs", "cancel", "1"], id="cancel-without-wait"),
+    pytest.param(["ai", "custom-jobs", "cancel", "1", "--waiting"], id="cancel-waiting"),
+    pytest.param(["ai", "custom-jobs", "cancel", "--project", "p"], id="cancel-with-flags-only"),
+    pytest.param(["ai", "custom-jobs", "describe", "1"], id="custom-jobs-describe"),
+    pytest.param(["ai", "persistent-resources", "deletes", "pr"], id="almost-delete"),
+    pytest.param(["ai", "persistent-resources"], id="a-group-alone"),
+    pytest.param(["ai", "hp-tuning-jobs", "--project=p"], id="a-group-and-a-flag"),
+    pytest.param(["ai", "beta", "persistent-resources", "delete"], id="track-too-late"),
+    pytest.param(["ai", "custom-jobs", "hp-tuning-jobs", "create"], id="two-groups"),
+    pytest.param(["ai", "persistent-resources", "--region=r", "delete"], id="own-flag-between"),
+    pytest.param(["ai", "models", "delete", "m"], id="another-groups-delete"),
+    pytest.param(["persistent-resources", "delete", "pr"], id="without-ai"),
+]
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize("argv", PASSED)
+def test_near_misses_go_to_gcloud_unchanged(
+    router: dict[str, str], shell: str, argv: list[str]
+) -> None:
+    assert routed(router, argv, shell) == ["gcloud", *argv]
+
+
+@needs_gcloud
+def test_every_gcloud_command_prgcloud_wraps_goes_to_prgcloud_and_no_other(
+    router: dict[str, str],
+) -> None:
+    """The shim's list against gcloud's own commands (its `ai` surface) and prgcloud's verbs."""
+    assert REAL_GCLOUD is not None
+    surface = Path(REAL_GCLOUD).resolve().parent.parent / "lib" / "surface" / "ai"
+    commands = [
+        path.relative_to(surface).with_suffix("").parts
+        for pattern in ("*.py", "*.yaml")
+        for path in surface.rglob(pattern)
+        if not path.name.startswith("_")
+    ]
+    assert ("custom_jobs", "create") in commands
+    wrapped = []
+    for command in sorted(commands):
+        # `--wait`: `cancel` is prgcloud's only with it, and no other command cares.
+        argv = ["ai", *(word.replace("_", "-") for word in command), "ID", "--wait"]
+        went_to = routed(router, argv)[0]
+        assert went_to == ("prgcloud" if cli.find_verb(argv) else "gcloud"), argv
+        wrapped += [" ".join(argv[:-2])] if went_to == "prgcloud" else []
+    assert {"ai custom-jobs create", "ai persistent-resources delete"} <= set(wrapped)
+
+
+# --- the real gcloud through the shim -----------------------------------------------------------
 
 
 def real_env(gcloud_env: dict[str, str]) -> dict[str, str]:
@@ -452,6 +603,9 @@ RESOURCE = {
 }
 
 
+RESOURCE_NAME = Emulator.resource_name("p1", "us-central1", "pr1")
+
+
 @pytest.fixture
 def resource(clean_emulator: Emulator) -> Emulator:
     clean_emulator.add_persistent_resource("p1", "us-central1", "pr1", RESOURCE)
@@ -497,6 +651,146 @@ def test_real_gcloud_create_through_the_shim_is_pre_checked_then_submitted(
     assert "ERROR: (prgcloud)" in result.stderr
     assert "replica" in result.stderr
     assert [job["displayName"] for job in resource.custom_jobs("p1", "us-central1")] == ["fits"]
+
+
+def hold_a_replica(emulator: Emulator, **labels: str) -> str:
+    """A custom job on pr1, holding its one replica (PENDING, then RUNNING); its name."""
+    pool = {"machineSpec": {"machineType": "n1-standard-4"}, "replicaCount": "1"}
+    pool["containerSpec"] = {"imageUri": "gcr.io/p1/t"}
+    spec = {"persistentResourceId": "pr1", "workerPoolSpecs": [pool]}
+    body = {"displayName": "holds", "jobSpec": spec, "labels": labels}
+    return str(emulator.service.create_job("projects/p1/locations/us-central1", body)["name"])
+
+
+TUNING_CONFIG = """\
+maxTrialCount: 2
+parallelTrialCount: 1
+studySpec:
+  metrics: [{metricId: accuracy, goal: MAXIMIZE}]
+  parameters: [{parameterId: lr, doubleValueSpec: {minValue: 0.001, maxValue: 0.1}}]
+trialJobSpec:
+  workerPoolSpecs:
+  - machineSpec: {machineType: n1-standard-4}
+    replicaCount: 2
+    containerSpec: {imageUri: gcr.io/p1/trainer}
+"""
+
+# Each is refused by prgcloud before gcloud runs: gcloud alone would have sent it.
+REFUSED_BY_PRGCLOUD = [
+    pytest.param(
+        ["--project=p1", "beta", "ai", "--verbosity=error", "persistent-resources", "delete"],
+        ["pr1", "--region=us-central1"],
+        3,
+        ["(holds): ", "--force", "Nothing was sent"],
+        id="delete-with-a-running-job",
+    ),
+    pytest.param(
+        ["ai", "-q", "persistent-resources", "--project", "p1", "reboot"],
+        ["pr1", "--region=us-central1"],
+        3,
+        ["(holds): ", "--force", "Nothing was sent"],
+        id="reboot-with-a-running-job",
+    ),
+    pytest.param(
+        ["alpha", "--project=p1", "ai", "persistent-resources", "create"],
+        [
+            "--persistent-resource-id=pr2",
+            "--region=us-central1",
+            "--resource-pool-spec=machine-type=n1-standard-4,replica-count=1,local-ssd-count=1",
+        ],
+        2,
+        ["ERROR: (prgcloud) argument --resource-pool-spec: key [local-ssd-count]"],
+        id="create-with-local-ssd-count",
+    ),
+    pytest.param(
+        ["ai", "--project", "p1", "hp-tuning-jobs", "create"],
+        [
+            "--region=us-central1",
+            "--display-name=tune",
+            "--config=tuning.yaml",
+            "--persistent-resource-id=pr1",
+        ],
+        3,
+        ["in one trial", "replica"],
+        id="tuning-create-whose-trial-never-fits",
+    ),
+]
+
+
+@needs_gcloud
+@pytest.mark.parametrize(("command", "args", "code", "said"), REFUSED_BY_PRGCLOUD)
+def test_real_gcloud_commands_prgcloud_wraps_are_refused_by_prgcloud_under_dash(
+    resource: Emulator,
+    gcloud_env: dict[str, str],
+    tmp_path: Path,
+    command: list[str],
+    args: list[str],
+    code: int,
+    said: list[str],
+) -> None:
+    hold_a_replica(resource)
+    (tmp_path / "tuning.yaml").write_text(TUNING_CONFIG)
+    result = gcloud([*command, *args], real_env(gcloud_env), tmp_path, shell="dash")
+    assert result.returncode == code, result.stderr
+    for words in said:
+        assert words in result.stderr
+    assert "submitted" not in result.stderr
+    assert resource.persistent_resource(RESOURCE_NAME)["state"] == "RUNNING"
+    with pytest.raises(ApiError, match="not found"):
+        resource.persistent_resource(Emulator.resource_name("p1", "us-central1", "pr2"))
+
+
+@needs_gcloud
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["ai", "custom-jobs", "check", *JOB], id="prgclouds-own-check"),
+        pytest.param(["ai", "persistent-resources", "capacity", "pr1"], id="prgclouds-capacity"),
+        pytest.param(
+            ["--project=p1", "ai", "persistent-resources", "list", "--region=us-central1"],
+            id="persistent-resources-list",
+        ),
+        pytest.param(
+            ["ai", "--project", "p1", "hp-tuning-jobs", "list", "--region=us-central1"],
+            id="hp-tuning-jobs-list",
+        ),
+    ],
+)
+def test_real_gcloud_near_misses_through_the_shim_under_dash_are_gclouds_own(
+    resource: Emulator, gcloud_env: dict[str, str], tmp_path: Path, argv: list[str]
+) -> None:
+    shimmed = gcloud(argv, real_env(gcloud_env), tmp_path, shell="dash")
+    raw = gcloud(argv, raw_env(gcloud_env), tmp_path)
+    assert (shimmed.returncode, shimmed.stdout) == (raw.returncode, raw.stdout)
+    assert shimmed.stderr == raw.stderr
+    assert "prgcloud" not in shimmed.stderr
+
+
+@needs_gcloud
+def test_real_gcloud_cancel_wait_through_the_shim_under_dash_waits_for_the_end(
+    resource: Emulator, gcloud_env: dict[str, str], tmp_path: Path
+) -> None:
+    name = hold_a_replica(resource)
+    argv = ["--project=p1", "ai", "custom-jobs", "-q", "cancel", name.rsplit("/", 1)[-1]]
+    argv += ["--region=us-central1", "--wait=5m"]  # gcloud alone: unrecognized, exit 2
+    result = gcloud(argv, real_env(gcloud_env), tmp_path, shell="dash")
+    assert result.returncode == 0, result.stderr
+    assert f"Custom job [{name}] ended CANCELLED." in result.stderr
+    assert resource.custom_job(name)["state"] == "JOB_STATE_CANCELLED"
+
+
+@needs_gcloud
+def test_real_gcloud_stream_logs_through_the_shim_under_dash_ends_with_the_job(
+    resource: Emulator, gcloud_env: dict[str, str], tmp_path: Path
+) -> None:
+    labels = {"emulator-duration-seconds": "2", "emulator-outcome": "failed"}
+    name = hold_a_replica(resource, **labels, **{"emulator-error-message": "oom-killed"})
+    env = {**real_env(gcloud_env), "CLOUDSDK_API_ENDPOINT_OVERRIDES_LOGGING": resource.url}
+    argv = ["beta", "ai", "--project", "p1", "custom-jobs", "stream-logs", name]
+    result = gcloud([*argv, "--polling-interval=1"], env, tmp_path, shell="dash")
+    assert result.returncode == 6, result.stderr  # gcloud's own would stream on, or end 0
+    assert result.stdout.splitlines()[-1].endswith("oom-killed")
+    assert f"custom job {name} ended FAILED: oom-killed" in result.stderr
 
 
 # --- prgcloud shim-path -------------------------------------------------------------------------
