@@ -10,12 +10,14 @@ Two readers, one for each kind of verb:
   flags (`add_gcloud_wide_flags`) and `--flags-file` (`expand_flags_files`).
 
 `Display` is what gcloud's wide flags and properties say about output: `--format`,
-`--flatten`, `--verbosity`, `--[no-]user-output-enabled`.
+`--flatten`, `--verbosity`, `--[no-]user-output-enabled`. `locate` resolves where a read-only
+verb acts (project, region, endpoint) and as whom, as gcloud would.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
@@ -25,6 +27,7 @@ from prgcloud.errors import BadInputError, Problem
 
 if TYPE_CHECKING:
     from prgcloud.gcloud_config import Properties
+    from prgcloud.request import Identity
 
 
 class Parser(argparse.ArgumentParser):
@@ -158,3 +161,73 @@ def display(read: Callable[[str], Any], properties: Properties) -> Display:
     if user_output is None:
         user_output = output.is_true(properties.get("core/user_output_enabled"), default=True)
     return Display(fmt, tuple(flatten), verbosity, bool(user_output))
+
+
+_RESOURCE_NAME = re.compile(r"^projects/([^/]+)/locations/([^/]+)/persistentResources/([^/]+)$")
+
+
+def resource_id(value: str) -> tuple[str, tuple[str, str] | None]:
+    """A persistent resource given by id or by full name: (its id, the (project, region) a
+    full name gives, else None)."""
+    full = _RESOURCE_NAME.match(value)
+    if full is None:
+        return value, None
+    return full.group(3), (full.group(1), full.group(2))
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where a verb acts and as whom, read as gcloud reads it, and how it shows its result."""
+
+    project: str
+    region: str
+    endpoint: str
+    identity: Identity
+    properties: Properties
+    display: Display
+
+
+def locate(
+    namespace: argparse.Namespace,
+    environ: Mapping[str, str],
+    *,
+    named: tuple[str, str] | None = None,
+    training: bool = True,
+    problems: Sequence[Problem] = (),
+    shows: bool = True,
+) -> Located:
+    """Project, region, endpoint and identity from the flags `Parser` read, gcloud's
+    properties and `named` (a full name's project and region); with `shows`, the Display
+    (else the default one: the verb hands `--format` to gcloud).
+
+    Raises BadInputError with `problems` and every problem found here, all at once.
+    """
+    from prgcloud import parse
+    from prgcloud.gcloud_config import aiplatform_endpoint
+
+    def read(name: str) -> Any:
+        return flag(namespace, name)
+
+    properties = parse.gcloud_properties(environ, read)
+    project, region, found = parse.resolve_location(
+        read("--region"), properties, named=named, training=training
+    )
+    problems = [*problems, *found]
+    shown = Display()
+    if shows:
+        try:
+            shown = display(read, properties)
+        except BadInputError as error:
+            problems += error.problems
+    if problems:
+        raise BadInputError(problems)
+    assert project is not None
+    assert region is not None
+    return Located(
+        project=project,
+        region=region,
+        endpoint=aiplatform_endpoint(properties, region),
+        identity=parse.identity(read, properties),
+        properties=properties,
+        display=shown,
+    )

@@ -14,17 +14,15 @@ gcloud's `--format`, `--flatten`, `--verbosity` and `--flags-file` work as they 
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from prgcloud import exit_codes, output, parse
+from prgcloud import exit_codes, output
 from prgcloud.commands import arguments
 from prgcloud.environment import Environment
-from prgcloud.errors import BadInputError
-from prgcloud.gcloud_config import Properties, aiplatform_endpoint
+from prgcloud.gcloud_config import Properties
 from prgcloud.request import Identity
 
 if TYPE_CHECKING:
@@ -35,7 +33,6 @@ USAGE = (
     "                                                 [--format=FORMAT] [--jobs]\n"
     "                                                 [GCLOUD_WIDE_FLAG ...]"
 )
-_FULL_NAME = re.compile(r"^projects/([^/]+)/locations/([^/]+)/persistentResources/([^/]+)$")
 
 
 @dataclass(frozen=True)
@@ -70,36 +67,17 @@ def parse_args(
 ) -> CapacityArgs:
     """Read `capacity` arguments and resolve project and region as gcloud would."""
     namespace = _parser().parse(arguments.expand_flags_files(argv, cwd=cwd, read_stdin=read_stdin))
-
-    def flag(name: str) -> str | None:
-        return arguments.flag(namespace, name)  # type: ignore[no-any-return]
-
-    resource_id: str = namespace.resource_id
-    named = None
-    full = _FULL_NAME.match(resource_id)
-    if full:
-        named, resource_id = (full.group(1), full.group(2)), full.group(3)
-    properties = parse.gcloud_properties(environ, flag)
-    project, region, problems = parse.resolve_location(
-        flag("--region"), properties, named=named, training=False
-    )
-    try:
-        display = arguments.display(flag, properties)
-    except BadInputError as error:
-        problems += error.problems
-    if problems:
-        raise BadInputError(problems)
-    assert project is not None
-    assert region is not None
+    resource_id, named = arguments.resource_id(namespace.resource_id)
+    where = arguments.locate(namespace, environ, named=named, training=False)
     return CapacityArgs(
         resource_id=resource_id,
-        project=project,
-        region=region,
-        endpoint=aiplatform_endpoint(properties, region),
-        identity=parse.identity(flag, properties),
-        display=display,
-        properties=properties,
-        jobs=bool(flag("--jobs")),
+        project=where.project,
+        region=where.region,
+        endpoint=where.endpoint,
+        identity=where.identity,
+        display=where.display,
+        properties=where.properties,
+        jobs=bool(arguments.flag(namespace, "--jobs")),
     )
 
 

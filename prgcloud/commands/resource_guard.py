@@ -16,7 +16,6 @@ user's terminal as usual, and `--quiet` reaches it unchanged.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -26,7 +25,6 @@ from prgcloud.commands import arguments
 from prgcloud.durations import DurationError, parse_duration
 from prgcloud.environment import Environment
 from prgcloud.errors import BadInputError, Problem, ResourceInUseError
-from prgcloud.gcloud_config import aiplatform_endpoint
 from prgcloud.request import Identity
 
 if TYPE_CHECKING:
@@ -35,7 +33,6 @@ if TYPE_CHECKING:
 WAIT_FLAG = "--wait"
 FORCE_FLAG = "--force"
 POLLING_FLAG = "--polling-interval"
-_FULL_NAME = r"^projects/([^/]+)/locations/([^/]+)/persistentResources/([^/]+)$"
 
 
 @dataclass(frozen=True)
@@ -150,28 +147,15 @@ def parse_args(
     except BadInputError as error:
         raise BadInputError([*problems, *error.problems]) from None
 
-    def flag(name: str) -> str | None:
-        return arguments.flag(namespace, name)  # type: ignore[no-any-return]
-
-    resource_id: str = namespace.resource_id
-    named = None
-    full = re.match(_FULL_NAME, resource_id)
-    if full:
-        named, resource_id = (full.group(1), full.group(2)), full.group(3)
-    properties = parse.gcloud_properties(environ, flag)
-    project, region, located = parse.resolve_location(flag("--region"), properties, named=named)
-    problems += located
-    if problems:
-        raise BadInputError(problems)
-    assert project is not None
-    assert region is not None
+    resource_id, named = arguments.resource_id(namespace.resource_id)
+    where = arguments.locate(namespace, environ, named=named, problems=problems, shows=False)
     return ResourceCommand(
         verb=verb,
         resource_id=resource_id,
-        project=project,
-        region=region,
-        endpoint=aiplatform_endpoint(properties, region),
-        identity=parse.identity(flag, properties),
+        project=where.project,
+        region=where.region,
+        endpoint=where.endpoint,
+        identity=where.identity,
         gcloud_args=tuple(rest),
         force=force,
         wait=wait,

@@ -25,12 +25,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from prgcloud import exit_codes, parse, process
+from prgcloud import exit_codes, process
 from prgcloud.commands import arguments
 from prgcloud.durations import parse_duration
 from prgcloud.environment import Environment
-from prgcloud.errors import BadInputError, PrecheckFailedError, PrgcloudError
-from prgcloud.gcloud_config import aiplatform_endpoint
+from prgcloud.errors import PrecheckFailedError, PrgcloudError, Problem
 from prgcloud.request import Identity
 
 USAGE = (
@@ -74,38 +73,24 @@ def parse_args(
 ) -> IdleArgs:
     """Read the arguments; project and region resolve as gcloud's do. BadInputError if bad."""
     namespace = _parser().parse(arguments.expand_flags_files(argv, cwd=cwd, read_stdin=read_stdin))
-
-    def flag(name: str) -> str | None:
-        return arguments.flag(namespace, name)  # type: ignore[no-any-return]
-
-    properties = parse.gcloud_properties(environ, flag)  # every layer, as gcloud reads them
-    project, region, problems = parse.resolve_location(flag("--region"), properties, training=False)
     idle_for = DEFAULT_IDLE_FOR
-    text = flag("--idle-for")
+    problems = []
+    text = arguments.flag(namespace, "--idle-for")
     if text is not None:
         try:
             idle_for = parse_duration(text)
         except ValueError:
             problems.append(
-                BadInputError.at(
-                    "--idle-for", f"expected a duration like 90s, 30m or 2h, not {text!r}."
-                ).problems[0]
+                Problem("--idle-for", f"expected a duration like 90s, 30m or 2h, not {text!r}.")
             )
-    try:
-        display = arguments.display(flag, properties)
-    except BadInputError as error:
-        problems += error.problems
-    if problems:
-        raise BadInputError(problems)
-    assert project is not None
-    assert region is not None
+    where = arguments.locate(namespace, environ, training=False, problems=problems)
     return IdleArgs(
-        project=project,
-        region=region,
-        endpoint=aiplatform_endpoint(properties, region),
-        identity=parse.identity(flag, properties),
+        project=where.project,
+        region=where.region,
+        endpoint=where.endpoint,
+        identity=where.identity,
         idle_for=idle_for,
-        display=display,
+        display=where.display,
     )
 
 
