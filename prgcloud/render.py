@@ -316,16 +316,9 @@ def python_snippet(request: JobRequest, precheck_note: str | None = None) -> str
     body = request.service_body if unfit is None else request.body
     credential_imports, credential_lines = _python_credentials(request.identity)
     imports = ["import json", *credential_imports]
-    if unfit is not None:
-        imports += ["import sys", "from google.auth.transport.requests import AuthorizedSession"]
-    elif tuning and inexpressible is None:
-        imports += [
-            "from google.cloud import aiplatform",
-            f"from google.cloud import {module}",
-            "from google.cloud.aiplatform import hyperparameter_tuning as hpt",
-        ]
-    else:
-        imports.append(f"from google.cloud import {module} as aiplatform")
+    imports += _sdk_imports(
+        module, posted=unfit is not None, classes=tuning and inexpressible is None
+    )
     lines = _header(request, precheck_note, "with the Vertex AI SDK")
     lines += [*_import_block(imports), "", *credential_lines]
     if unfit is None and tuning and inexpressible is None:
@@ -342,8 +335,28 @@ def python_snippet(request: JobRequest, precheck_note: str | None = None) -> str
     if unfit is None:
         lines += _create_lines(request, "aiplatform", "json.dumps(body)")
         return "\n".join(lines) + "\n"
-    kind = "HyperparameterTuningJob" if tuning else "CustomJob"
-    lines += [
+    lines += _post_lines(request, "HyperparameterTuningJob" if tuning else "CustomJob", unfit)
+    return "\n".join(lines) + "\n"
+
+
+def _sdk_imports(module: str, *, posted: bool, classes: bool) -> list[str]:
+    """The snippet's SDK imports: the auth library for JSON `posted` as it is, the SDK's
+    high-level `classes` (a tuning job they express), else the `module` client as aiplatform."""
+    if posted:
+        return ["import sys", "from google.auth.transport.requests import AuthorizedSession"]
+    if classes:
+        return [
+            "from google.cloud import aiplatform",
+            f"from google.cloud import {module}",
+            "from google.cloud.aiplatform import hyperparameter_tuning as hpt",
+        ]
+    return [f"from google.cloud import {module} as aiplatform"]
+
+
+def _post_lines(request: JobRequest, kind: str, unfit: str) -> list[str]:
+    """Lines that POST `body` as it is with the SDK's auth library (the SDK's `kind` cannot
+    hold it: `unfit` says why), as gcloud posts it."""
+    lines = [
         f"# The SDK's {kind} cannot hold this job ({_comment_safe(unfit)}), so the JSON",
         "# goes to the REST API as it is, with the SDK's auth library, as gcloud sends it.",
     ]
@@ -356,7 +369,7 @@ def python_snippet(request: JobRequest, precheck_note: str | None = None) -> str
         '    sys.exit(f"ERROR: HTTP {response.status_code}: {response.text}")',
         f"print(f\"{kind} [{{response.json()['name']}}] is submitted successfully.\")",
     ]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _create_lines(request: JobRequest, module: str, json_text: str) -> list[str]:
@@ -840,27 +853,7 @@ def _tuning_class_lines(request: TuningRequest, module: str) -> list[str]:
         # which gcloud does not send: it is taken out below.
         job_arguments["staging_bucket"] = _UNUSED_STAGING_BUCKET
     lines += _call("custom_job = aiplatform.CustomJob", {**job_arguments, **where})
-    tuning_arguments: dict[str, Any] = {
-        "display_name": body["displayName"],
-        "custom_job": _Code("custom_job"),
-        "metric_spec": {m["metricId"]: m["goal"].lower() for m in study.get("metrics") or []},
-        "parameter_spec": _Code(_parameter_specs(study.get("parameters") or [], None, 1)),
-        "max_trial_count": int(body.get("maxTrialCount") or 0),
-        "parallel_trial_count": int(body.get("parallelTrialCount") or 0),
-    }
-    if "maxFailedTrialCount" in body:
-        tuning_arguments["max_failed_trial_count"] = int(body["maxFailedTrialCount"])
-    tuning_arguments["search_algorithm"] = SEARCH_ALGORITHMS[
-        study.get("algorithm", "ALGORITHM_UNSPECIFIED")
-    ]
-    # None unless gcloud sends one: the SDK's own default ("best") would add it
-    tuning_arguments["measurement_selection"] = MEASUREMENT_SELECTIONS[
-        study.get("measurementSelectionType", "MEASUREMENT_SELECTION_TYPE_UNSPECIFIED")
-    ]
-    if "labels" in body:
-        tuning_arguments["labels"] = dict(body["labels"])
-    if (body.get("encryptionSpec") or {}).get("kmsKeyName"):
-        tuning_arguments["encryption_spec_key_name"] = body["encryptionSpec"]["kmsKeyName"]
+    tuning_arguments = _tuning_arguments(body, study)
     lines += _call("hp_job = aiplatform.HyperparameterTuningJob", {**tuning_arguments, **where})
     lines.append("body = hp_job.to_dict()")
     if not output:
@@ -879,6 +872,32 @@ def _tuning_class_lines(request: TuningRequest, module: str) -> list[str]:
     lines.append("# Created as gcloud creates it: over REST, at its endpoint, returning at once.")
     lines += _create_lines(request, module, "json.dumps(body)")
     return lines
+
+
+def _tuning_arguments(body: Mapping[str, Any], study: Mapping[str, Any]) -> dict[str, Any]:
+    """`aiplatform.HyperparameterTuningJob`'s arguments for the tuning job `body`."""
+    arguments: dict[str, Any] = {
+        "display_name": body["displayName"],
+        "custom_job": _Code("custom_job"),
+        "metric_spec": {m["metricId"]: m["goal"].lower() for m in study.get("metrics") or []},
+        "parameter_spec": _Code(_parameter_specs(study.get("parameters") or [], None, 1)),
+        "max_trial_count": int(body.get("maxTrialCount") or 0),
+        "parallel_trial_count": int(body.get("parallelTrialCount") or 0),
+    }
+    if "maxFailedTrialCount" in body:
+        arguments["max_failed_trial_count"] = int(body["maxFailedTrialCount"])
+    arguments["search_algorithm"] = SEARCH_ALGORITHMS[
+        study.get("algorithm", "ALGORITHM_UNSPECIFIED")
+    ]
+    # None unless gcloud sends one: the SDK's own default ("best") would add it
+    arguments["measurement_selection"] = MEASUREMENT_SELECTIONS[
+        study.get("measurementSelectionType", "MEASUREMENT_SELECTION_TYPE_UNSPECIFIED")
+    ]
+    if "labels" in body:
+        arguments["labels"] = dict(body["labels"])
+    if (body.get("encryptionSpec") or {}).get("kmsKeyName"):
+        arguments["encryption_spec_key_name"] = body["encryptionSpec"]["kmsKeyName"]
+    return arguments
 
 
 def _parameter_specs(
