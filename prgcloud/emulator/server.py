@@ -331,13 +331,19 @@ class Emulator:
         self.clock.advance(seconds)
         self.service.tick()
 
+    def freeze(self) -> None:
+        """Stop the emulator's clock until `reset`: only `advance` moves it, so nothing falls
+        due while a test looks, however slowly it runs."""
+        self.clock.freeze()
+
     def configure(self, **changes: float) -> None:
         """Change the simulated delays (`Settings` fields) until `reset`."""
         current = self.service.settings
         self.service.settings = Settings(**{**current.__dict__, **changes})
 
     def reset(self) -> None:
-        """Empty state, no faults, the start-up delays, the clock back to the wall clock."""
+        """Empty state, no faults, the start-up delays, the clock back to the running wall
+        clock."""
         self.faults.clear()
         self.service.settings = self._defaults
         self.service.reset()

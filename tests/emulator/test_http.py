@@ -15,6 +15,7 @@ import pytest
 from emulator_helpers import PARENT, call, cpu_pool, gpu_pool, job_body
 
 from prgcloud.emulator import Emulator
+from prgcloud.emulator.clock import SystemClock
 
 V1 = f"/v1/{PARENT}"
 PR1 = f"{PARENT}/persistentResources/pr1"
@@ -226,10 +227,23 @@ def _create_job(url: str, body: dict[str, Any]) -> tuple[int, Any]:
     return call(url, "POST", f"{V1}/customJobs", body)
 
 
+def test_a_frozen_clock_moves_only_when_advanced() -> None:
+    clock = SystemClock()
+    clock.freeze()
+    frozen = clock.now()
+    assert clock.now() == frozen
+    clock.advance(3600)
+    assert clock.now() == frozen + 3600
+    clock.reset()
+    assert clock.now() < frozen + 3600  # the wall clock again
+
+
 def test_parallel_submissions_never_over_allocate(clean_emulator: Emulator) -> None:
     clean_emulator.add_persistent_resource(
         "p1", "us-central1", "pr1", {"resourcePools": [gpu_pool(8, usedReplicaCount="3")]}
     )
+    # a loaded machine may take longer than a job's PENDING to submit and count them all
+    clean_emulator.freeze()
     body = job_body(gpu_pool(1))
     with ThreadPoolExecutor(max_workers=30) as pool:
         answers = list(pool.map(lambda _: _create_job(clean_emulator.url, body), range(30)))
