@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import socket
 import stat
+import threading
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
@@ -359,3 +361,54 @@ def test_answers_leave_at_once_without_waiting_for_an_ack(clean_emulator: Emulat
         del server.finish_request
     assert seen
     assert all(seen)
+
+
+def test_a_keep_alive_connection_open_at_stop_is_closed_not_answered_500() -> None:
+    emulator = Emulator(port=0).start()
+    connection = http.client.HTTPConnection(emulator.host, emulator.port, timeout=60)
+    try:
+        headers = {"Authorization": "Bearer t"}
+        connection.request("GET", f"{V1}/customJobs", headers=headers)
+        with connection.getresponse() as answer:
+            assert answer.status == 200
+            answer.read()
+        emulator.stop()
+
+        def ask_again() -> int:
+            connection.request("GET", f"{V1}/customJobs", headers=headers)
+            return connection.getresponse().status
+
+        with pytest.raises(ConnectionError):  # the client sees the connection closed
+            ask_again()
+    finally:
+        connection.close()
+        emulator.stop()
+
+
+def test_a_request_being_answered_at_stop_gets_its_answer_then_the_connection_closes() -> None:
+    emulator = Emulator(port=0).start()
+    arrived, release = threading.Event(), threading.Event()
+
+    def held(seconds: float) -> None:  # the fault's delay: held until the test lets it go
+        arrived.set()
+        release.wait(60)
+
+    emulator._httpd.api._sleep = held
+    emulator.fail(None, delay=1, times=1)
+    connection = http.client.HTTPConnection(emulator.host, emulator.port, timeout=60)
+    stopping = threading.Thread(target=emulator.stop)
+    try:
+        connection.request("GET", f"{V1}/customJobs", headers={"Authorization": "Bearer t"})
+        assert arrived.wait(60)
+        stopping.start()
+        while not getattr(emulator._httpd, "closing", False) and stopping.is_alive():
+            time.sleep(0.01)  # until stop has begun closing connections
+        release.set()
+        with connection.getresponse() as answer:
+            assert answer.status == 200, answer.read()
+            assert answer.getheader("Connection") == "close"
+    finally:
+        release.set()
+        connection.close()
+        stopping.join(60)
+        emulator.stop()
