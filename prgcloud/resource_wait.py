@@ -4,7 +4,9 @@
 until `decide` (a pure function of the goal and the resource as read) says the wait is over:
 
 - RUNNING: done, waiting for RUNNING (the resource is returned); waiting for it to be gone,
-  it waits (the deletion may not show yet);
+  it waits (the deletion may not show yet). After a reboot, RUNNING counts only once the
+  reboot's long-running operation is done: the API may still show the resource RUNNING for a
+  while after it accepted the reboot, before it turns REBOOTING;
 - PROVISIONING, REBOOTING, UPDATING, or no state: it waits;
 - STOPPING: waiting for RUNNING, ResourceFailedError (exit 6: it is being deleted, it will
   never be RUNNING); waiting for it to be gone, it waits;
@@ -76,13 +78,16 @@ class Decision(enum.Enum):
     FAILED = "failed"
 
 
-def decide(goal: Goal, resource: Mapping[str, Any] | None) -> Decision:
+def decide(
+    goal: Goal, resource: Mapping[str, Any] | None, *, operation_done: bool = True
+) -> Decision:
     """Whether the wait for `goal` is over, given the resource as read (None: not found).
 
-    Waiting for RUNNING: RUNNING is done; ERROR, or STOPPING (being deleted: it will never
-    be RUNNING), failed; not found is not decided here (the caller cannot read what it waits
-    for: exit 4); any other state waits. Waiting for it to be gone: not found is done; ERROR
-    failed (the deletion went wrong); any other state waits.
+    Waiting for RUNNING: RUNNING is done, once the operation that the wait follows (a
+    reboot's) is done; ERROR, or STOPPING (being deleted: it will never be RUNNING), failed;
+    not found is not decided here (the caller cannot read what it waits for: exit 4); any
+    other state waits. Waiting for it to be gone: not found is done; ERROR failed (the
+    deletion went wrong); any other state waits.
     """
     state = state_of(resource)
     if goal is Goal.GONE:
@@ -92,10 +97,19 @@ def decide(goal: Goal, resource: Mapping[str, Any] | None) -> Decision:
     if resource is None:
         raise ValueError("a wait for RUNNING cannot judge a resource that was not found")
     if state == "RUNNING":
-        return Decision.DONE
+        # before its operation is done, RUNNING may be the resource before the reboot began
+        return Decision.DONE if operation_done else Decision.WAIT
     if state in ("ERROR", "STOPPING"):
         return Decision.FAILED
     return Decision.WAIT
+
+
+def operation_failure(operation: Mapping[str, Any]) -> str | None:
+    """The error message of an operation that is done and failed (None when it did not)."""
+    error = operation.get("error")
+    if not operation.get("done") or not isinstance(error, Mapping):
+        return None
+    return str(error.get("message") or f"error code {error.get('code', '?')}")
 
 
 def state_of(resource: Mapping[str, Any] | None) -> str:
@@ -165,6 +179,7 @@ def poll_resource(
     timeout: float,
     polling_interval: float = DEFAULT_POLLING_INTERVAL,
     on_progress: Callable[[ResourceProgress], None] = lambda progress: None,
+    read_operation: Callable[[float], Mapping[str, Any]] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
@@ -172,29 +187,46 @@ def poll_resource(
     """Call `read(seconds_left)` until `decide(goal, ...)` ends the wait; return the last read.
 
     `read` returns the resource (None when it is not found) within about the seconds it is
-    given. Raises ResourceFailedError (exit 6), WaitTimedOutError (exit 5), or what `read`
-    raises other than ApiUnavailableError (a missed poll). `on_progress` hears about every
-    poll that did not end the wait.
+    given; `read_operation`, when given, returns the operation the wait follows (a reboot's),
+    read before the resource at each poll until it is done. Raises ResourceFailedError (exit
+    6: the resource went to ERROR, or the operation failed), WaitTimedOutError (exit 5), or
+    what the reads raise other than ApiUnavailableError (a missed poll). `on_progress` hears
+    about every poll that did not end the wait.
     """
     started = clock()
     deadline = started + timeout
     delays = Cadence(interval=polling_interval).delays(rng or random.Random())
     state = ""
     misses = 0
+    operation: Mapping[str, Any] = {"done": read_operation is None}
     while True:
         miss = None
         try:
+            if not operation.get("done"):
+                assert read_operation is not None
+                operation = read_operation(max(0.0, deadline - clock()))
             resource = read(max(0.0, deadline - clock()))
         except ApiUnavailableError as error:
             miss, misses = error, misses + 1
         else:
-            decision = decide(goal, resource)
+            done = bool(operation.get("done"))
+            decision = decide(goal, resource, operation_done=done)
+            failure = operation_failure(operation)
+            if decision is Decision.DONE and failure is not None:
+                raise ResourceFailedError(
+                    f"persistent resource {resource_id} is RUNNING, but its operation failed: "
+                    f"{failure}",
+                    state=state_of(resource),
+                    error_message=failure,
+                )
             if decision is Decision.DONE:
                 return resource
             if decision is Decision.FAILED:
                 assert resource is not None
                 raise _failed(resource_id, goal, resource)
             state, misses = state_of(resource), 0
+            if state == "RUNNING" and not done:
+                state = "RUNNING, reboot not begun"
         now = clock()
         progress = ResourceProgress(
             resource_id, goal, now - started, max(0.0, deadline - now), state, miss, misses
@@ -218,6 +250,7 @@ def wait_for_resource(
     polling_interval: float = DEFAULT_POLLING_INTERVAL,
     on_progress: Callable[[ResourceProgress], None] = lambda progress: None,
     budget: vertex.Budget | None = None,
+    operation: str | None = None,
 ) -> dict[str, Any] | None:
     """Wait until persistent resource `resource_id` in `location` reaches `goal`.
 
@@ -232,6 +265,8 @@ def wait_for_resource(
     The API failing for a while (unreachable, slow, 429, 5xx) does not end the wait: those
     polls are missed and reported to `on_progress`, which hears about every poll that did
     not end the wait (`ResourceProgress`; `ProgressPrinter` shows them on a stream).
+    `operation` is the long-running operation of the request the wait follows (a reboot's):
+    RUNNING counts only once it is done, and its failing is ResourceFailedError too.
     """
     with vertex.Reader(location, environ, budget) as reader:
 
@@ -248,8 +283,22 @@ def wait_for_resource(
                     "deleted, or never created. Check the resource ID, --project and --region."
                 ) from error
 
+        def read_operation(seconds_left: float) -> dict[str, Any]:
+            assert operation is not None
+            until = time.monotonic() + min(_POLL_SECONDS, max(seconds_left, _LAST_POLL_SECONDS))
+            try:
+                return reader.get_operation(operation, resource_id, until=until)
+            except NotFoundError as error:
+                raise NotFoundError(
+                    f"operation {operation} of persistent resource {resource_id} was not found "
+                    f"in {location.where} (at {location.endpoint}) while waiting for the "
+                    f"resource {goal.words}. Check the operation with `gcloud ai operations "
+                    "describe`."
+                ) from error
+
         resource = poll_resource(
             read,
+            read_operation=None if operation is None else read_operation,
             resource_id=resource_id,
             goal=goal,
             timeout=timeout,

@@ -1,5 +1,5 @@
-"""The only module that talks to the Vertex AI API: read (and list) persistent resources, and
-list custom jobs and hyperparameter tuning jobs.
+"""The only module that talks to the Vertex AI API: read (and list) persistent resources, read
+their long-running operations, and list custom jobs and hyperparameter tuning jobs.
 
 It reads through the Vertex AI SDK, each read within a wall-clock deadline; `prgcloud.sdk`
 imports the SDK's client and `prgcloud.credentials` finds the token, the one gcloud would send.
@@ -51,6 +51,7 @@ GET_PERMISSION = "aiplatform.persistentResources.get"
 LIST_PERMISSION = "aiplatform.persistentResources.list"
 JOBS_LIST_PERMISSION = "aiplatform.customJobs.list"
 TUNING_JOBS_LIST_PERMISSION = "aiplatform.hyperparameterTuningJobs.list"
+OPERATION_PERMISSION = "aiplatform.operations.get"
 VIEWER_ROLE = "Vertex AI Viewer (roles/aiplatform.viewer)"
 
 # How many resource names a not-found message lists at most.
@@ -172,6 +173,20 @@ class Reader:
         if not str(resource.get("name", "")).endswith(f"/persistentResources/{resource_id}"):
             raise read.malformed("an answer that is not that persistent resource")
         return resource
+
+    def get_operation(
+        self, name: str, resource_id: str, *, until: float | None = None
+    ) -> dict[str, Any]:
+        """GET long-running operation `name` (one on persistent resource `resource_id`), in
+        one attempt: `{"name", "done", "error": {"code", "message"}}`, `error` only when it
+        failed."""
+        what = f"the read of operation {name}"
+        read = Read(self, what, OPERATION_PERMISSION, resource_id, retry=False, until=until)
+        answer = read.call("get_operation", "GetOperationRequest", name=name)
+        operation: dict[str, Any] = {"name": answer.name, "done": answer.done}
+        if answer.HasField("error"):
+            operation["error"] = {"code": answer.error.code, "message": answer.error.message}
+        return operation
 
     def list_custom_jobs(
         self, filter_text: str = "", *, until: float | None = None
@@ -486,6 +501,10 @@ class Read:
 
 
 def _request(type_name: str, *, jobs: bool = False, **fields: Any) -> Any:
+    if type_name == "GetOperationRequest":  # a plain protobuf, as the SDK's mixin takes it
+        from google.longrunning import operations_pb2
+
+        return operations_pb2.GetOperationRequest(**fields)
     if jobs:
         from google.cloud.aiplatform_v1.types import job_service as types
     else:

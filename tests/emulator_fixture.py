@@ -27,8 +27,13 @@ in background threads of the test process, state in memory. Its delays are short
                                              trials (state, parameters, customJob) as they stand
     emulator.advance(seconds)                fast-forward the emulator's clock
     emulator.configure(provision_seconds=..., job_duration=..., pending_seconds=...,
-                       stop_seconds=...)     until the next reset()
-    emulator.reset()                         no resources, jobs, faults; TEST_SETTINGS; real time
+                       stop_seconds=..., reboot_lag_seconds=...)   until the next reset();
+                                             reboot_lag_seconds: a rebooted resource shows
+                                             RUNNING that long before REBOOTING
+    emulator.freeze()                        stop the clock until reset(): only advance()
+                                             moves it (count states on a loaded machine)
+    emulator.reset()                         no resources, jobs, faults; TEST_SETTINGS; real,
+                                             running time
 
 The emulator is shared by the whole session: a test that changes it should start from
 `clean_emulator` (the same object, reset first). Jobs end after `job_duration`; per job, labels

@@ -257,6 +257,9 @@ def test_jobs_that_cannot_be_listed_stop_it_with_exit_4(world: dict[str, Any]) -
         pytest.param(["--polling-interval=5"], "only applies with --wait", id="interval-alone"),
         pytest.param(["--region=mars-north1"], "Available values are", id="bad-region"),
         pytest.param(["--bogus"], "unrecognized arguments: --bogus", id="unknown-flag"),
+        pytest.param(
+            ["--wait", "--format=json"], "--format: cannot be used with --wait", id="own-format"
+        ),
     ],
 )
 def test_bad_input_is_exit_2_and_nothing_is_sent(
@@ -290,7 +293,7 @@ def test_reboot_wait_shows_the_wait_and_returns_0_once_running_again(
             seen += line
         assert "Request to reboot the PersistentResource" in seen
         assert "left) · REBOOTING" in seen
-        world["emulator"].set_resource_state(NAME, "RUNNING")
+        world["emulator"].advance(600)  # the reboot ends: RUNNING, its operation done
         _, rest = process.communicate(timeout=120)
     finally:
         if process.poll() is None:
@@ -298,6 +301,30 @@ def test_reboot_wait_shows_the_wait_and_returns_0_once_running_again(
             process.communicate()
     assert process.returncode == 0, rest
     assert rest.endswith("persistent resource cluster is RUNNING again.\n")
+
+
+def test_reboot_wait_does_not_take_the_running_shown_before_the_reboot_begins(
+    world: dict[str, Any],
+) -> None:
+    world["emulator"].configure(reboot_lag_seconds=3600)  # RUNNING for an hour after the request
+    args = ("ai", "persistent-resources", "reboot", "cluster", "--wait=2s")
+    done = prgcloud(world["environ"], *args, "--polling-interval=0.5")
+    assert done.returncode == 5, done.stderr
+    assert "last seen RUNNING, reboot not begun" in done.stderr
+    assert done.stdout == ""  # the operation's name, asked of gcloud, is prgcloud's own
+
+
+def test_reboot_wait_returns_0_once_the_reboot_shown_late_is_over(world: dict[str, Any]) -> None:
+    emulator = world["emulator"]
+    emulator.configure(reboot_lag_seconds=1, provision_seconds=1)
+    before = emulator.persistent_resource(NAME)["updateTime"]
+    args = ("ai", "persistent-resources", "reboot", "cluster", "--wait=2m")
+    done = prgcloud(world["environ"], *args, "--polling-interval=0.2")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.endswith("persistent resource cluster is RUNNING again.\n")
+    # it went REBOOTING and came back: RUNNING since a later time than before the request
+    after = emulator.persistent_resource(NAME)
+    assert (after["state"], after["updateTime"] > before) == ("RUNNING", True)
 
 
 def test_delete_wait_returns_0_once_gone(world: dict[str, Any]) -> None:

@@ -66,6 +66,20 @@ def test_the_state_read_decides_the_wait(
     assert decide(goal, seen) is decision
 
 
+@pytest.mark.parametrize(
+    ("seen", "decision"),
+    [
+        pytest.param(resource("RUNNING"), Decision.WAIT, id="running-before-the-reboot-begins"),
+        pytest.param(resource("REBOOTING"), Decision.WAIT, id="rebooting"),
+        pytest.param(resource("ERROR"), Decision.FAILED, id="error-fails"),
+    ],
+)
+def test_running_counts_only_once_the_operation_is_done(
+    seen: dict[str, Any], decision: Decision
+) -> None:
+    assert decide(Goal.RUNNING, seen, operation_done=False) is decision
+
+
 def test_a_wait_for_running_cannot_judge_a_resource_that_is_not_there() -> None:
     with pytest.raises(ValueError, match="cannot judge"):
         decide(Goal.RUNNING, None)
@@ -121,6 +135,43 @@ def run(
         **kwargs,
     )
     return result, time, progress
+
+
+def operation(done: bool, message: str | None = None) -> dict[str, Any]:
+    doc: dict[str, Any] = {"name": f"{NAME}/operations/1", "done": done}
+    if message is not None:
+        doc["error"] = {"code": 13, "message": message}
+    return doc
+
+
+def follow(*operations: dict[str, Any]) -> Any:
+    """A `read_operation` that answers `operations` in turn (the last one repeats)."""
+    script = list(operations)
+    return lambda seconds_left: script.pop(0) if len(script) > 1 else script[0]
+
+
+def test_a_reboot_still_shown_running_is_waited_for_until_its_operation_is_done() -> None:
+    result, _, progress = run(
+        resource("RUNNING"),
+        resource("RUNNING"),
+        resource("REBOOTING"),
+        resource("RUNNING"),
+        read_operation=follow(
+            operation(False), operation(False), operation(False), operation(True)
+        ),
+    )
+    assert result == resource("RUNNING")
+    assert [p.state for p in progress] == [
+        "RUNNING, reboot not begun",
+        "RUNNING, reboot not begun",
+        "REBOOTING",
+    ]
+
+
+def test_a_reboot_whose_operation_failed_exits_6_though_running() -> None:
+    with pytest.raises(ResourceFailedError, match="its operation failed: no capacity") as error:
+        run(resource("RUNNING"), read_operation=follow(operation(True, "no capacity")))
+    assert error.value.exit_code == exit_codes.FAILED
 
 
 def test_a_resource_that_is_running_already_is_not_waited_for() -> None:
@@ -337,3 +388,23 @@ def test_a_resource_the_identity_may_not_read_ends_the_wait_with_exit_4(emulator
     with pytest.raises(PrecheckFailedError) as raised:
         wait_for_resource(where, "cluster", environ, timeout=120, polling_interval=0.2)
     assert "permission denied" in str(raised.value)
+
+
+def test_a_reboot_is_followed_through_its_operation(emulator_at: Any) -> None:
+    where, environ, emulator = emulator_at
+    emulator.configure(reboot_lag_seconds=0.5, provision_seconds=0.5)
+    emulator.add_persistent_resource("p", "us-central1", "cluster", POOLS)
+    rebooting = emulator.service.reboot_resource(RESOURCE)
+    found = wait_for_resource(
+        where,
+        "cluster",
+        environ,
+        timeout=120,
+        polling_interval=0.2,
+        operation=rebooting.doc["name"],
+    )
+    assert found is not None
+    assert found["state"] == "RUNNING"
+    assert emulator.service.get_operation(
+        "projects/p/locations/us-central1", rebooting.doc["name"].rsplit("/", 1)[1], None
+    ).doc["done"]

@@ -9,13 +9,18 @@ replicas. `--force` skips the check. Otherwise the real gcloud runs with the arg
 
 `--wait[=DURATION]` then waits (`prgcloud.resource_wait`) until a rebooted resource is RUNNING
 again (0; 6 if it went to ERROR, with its error message) or a deleted one is gone (0); 5 when
-the wait runs out, 4 when the resource cannot be read. `--polling-interval=SECONDS` spaces the
+the wait runs out, 4 when the resource cannot be read. The API may show a resource RUNNING for
+a while after it accepted a reboot, so a reboot's wait follows the reboot's long-running
+operation: gcloud prints its name only in prose, so with `--wait` gcloud is asked for it with
+`--format=value(name)` (the output of gcloud's reboot is otherwise empty; a `--format` of the
+user's own is exit 2 then). `--polling-interval=SECONDS` spaces the
 polls. gcloud 528 asks no confirmation for either command; should a later one, it asks on the
 user's terminal as usual, and `--quiet` reaches it unchanged.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -24,7 +29,7 @@ from prgcloud import exit_codes, parse, process
 from prgcloud.commands import arguments
 from prgcloud.durations import DurationError, parse_duration
 from prgcloud.environment import Environment
-from prgcloud.errors import BadInputError, Problem, ResourceInUseError
+from prgcloud.errors import BadInputError, PrecheckFailedError, Problem, ResourceInUseError
 from prgcloud.request import Identity
 
 if TYPE_CHECKING:
@@ -33,6 +38,8 @@ if TYPE_CHECKING:
 WAIT_FLAG = "--wait"
 FORCE_FLAG = "--force"
 POLLING_FLAG = "--polling-interval"
+# What gcloud is asked to print of a reboot it sent, for `--wait`: its operation's name.
+OPERATION_FORMAT = "--format=value(name)"
 
 
 @dataclass(frozen=True)
@@ -147,6 +154,14 @@ def parse_args(
     except BadInputError as error:
         raise BadInputError([*problems, *error.problems]) from None
 
+    if verb == "reboot" and wait is not None and arguments.flag(namespace, "--format") is not None:
+        problems.append(
+            Problem(
+                "--format",
+                f"cannot be used with {WAIT_FLAG}: prgcloud asks gcloud for the reboot's "
+                "operation in a format of its own, to follow it.",
+            )
+        )
     resource_id, named = arguments.resource_id(namespace.resource_id)
     where = arguments.locate(namespace, environ, named=named, problems=problems, shows=False)
     return ResourceCommand(
@@ -190,7 +205,11 @@ def run_guarded(verb: str, argv: list[str], env: Environment, *, track: str | No
             jobs = resource_jobs.list_jobs_on_resource(reader, command.resource_id, states=states)
         if jobs:
             raise ResourceInUseError(_in_use(command, jobs))
-    status = _gcloud([*gcloud_words, *command.gcloud_args], env)
+    operation = None
+    if command.wait is not None and verb == "reboot":
+        status, operation = _reboot_operation([*gcloud_words, *command.gcloud_args], env, command)
+    else:
+        status = _gcloud([*gcloud_words, *command.gcloud_args], env)
     if status != exit_codes.OK or command.wait is None:
         return status
     from prgcloud.commands.create import terminal_columns
@@ -208,6 +227,7 @@ def run_guarded(verb: str, argv: list[str], env: Environment, *, track: str | No
             timeout=command.wait,
             polling_interval=command.polling_interval or resource_wait.DEFAULT_POLLING_INTERVAL,
             on_progress=printer,
+            operation=operation,
         )
     finally:
         printer.done()
@@ -218,6 +238,24 @@ def run_guarded(verb: str, argv: list[str], env: Environment, *, track: str | No
 
 def _gcloud(argv: list[str], env: Environment) -> int:
     return process.stream(argv, env.environ, stdin=env.stdin, stdout=env.stdout, stderr=env.stderr)
+
+
+def _reboot_operation(
+    argv: list[str], env: Environment, command: ResourceCommand
+) -> tuple[int, str | None]:
+    """Run gcloud's reboot, asking it for the operation's name: (exit status, the name)."""
+    printed = io.StringIO()
+    status = process.stream(
+        [*argv, OPERATION_FORMAT], env.environ, stdin=env.stdin, stdout=printed, stderr=env.stderr
+    )
+    lines = printed.getvalue().split()
+    if status == exit_codes.OK and not lines:
+        raise PrecheckFailedError(
+            f"gcloud sent the reboot of persistent resource {command.resource_id} but printed "
+            "no operation name, so the wait cannot follow it. See its operation with `gcloud ai "
+            f"operations list --region={command.region}`."
+        )
+    return status, lines[-1] if lines else None
 
 
 def _in_use(command: ResourceCommand, jobs: Sequence[JobOnResource]) -> str:

@@ -17,16 +17,28 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """The wall clock, plus an offset that `advance` moves forward (fast-forward in tests)."""
+    """The wall clock, plus an offset that `advance` moves forward (fast-forward in tests).
+
+    `freeze` stops it, so that a test can count states without a timer falling due while it
+    counts, however slowly a loaded machine runs the test.
+    """
 
     def __init__(self) -> None:
         self._offset = 0.0
+        self._frozen_at: float | None = None
         self._lock = threading.Lock()
 
     def now(self) -> float:
-        """The wall clock plus every `advance` so far."""
+        """The wall clock (or the moment it was frozen) plus every `advance` so far."""
         with self._lock:
-            return time.time() + self._offset
+            wall = time.time() if self._frozen_at is None else self._frozen_at
+            return wall + self._offset
+
+    def freeze(self) -> None:
+        """Stop the clock where it is: from now on only `advance` moves it."""
+        with self._lock:
+            if self._frozen_at is None:
+                self._frozen_at = time.time()
 
     def advance(self, seconds: float) -> None:
         """Jump forward; timers that fall due in the jump fire at their own due times."""
@@ -36,9 +48,10 @@ class SystemClock:
             self._offset += seconds
 
     def reset(self) -> None:
-        """Back to the plain wall clock."""
+        """Back to the plain, running wall clock."""
         with self._lock:
             self._offset = 0.0
+            self._frozen_at = None
 
 
 class ManualClock:

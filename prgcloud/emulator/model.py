@@ -109,6 +109,9 @@ class Settings:
     job_duration: float = 600.0
     pending_seconds: float = 1.0
     stop_seconds: float = 1.0
+    # How long a resource still shows RUNNING after a reboot request before it turns
+    # REBOOTING, as Vertex AI's may: only the reboot's operation says the reboot is over.
+    reboot_lag_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,11 @@ class Service:
                 self._store.update(entity)
 
     def _resource_due(self, resource: Entity, at: float) -> None:
+        if resource.state == "RUNNING" and resource.sys.pop("rebootRequested", False):
+            self._set_resource_state(resource, "REBOOTING", at)
+            resource.due = at + self.settings.provision_seconds
+            self._store.update(resource)
+            return
         if resource.state == "STOPPING":
             self._finish_operation(resource.sys.get("operation"), at, response={})
             self._store.delete(resource.name)
@@ -336,7 +344,8 @@ class Service:
             return self._operation(operation.name)
 
     def reboot_resource(self, name: str, version: str = "v1") -> Operation:
-        """Start a reboot: REBOOTING now, RUNNING again after the provisioning delay."""
+        """Start a reboot: REBOOTING (after `reboot_lag_seconds`), RUNNING again after the
+        provisioning delay; the operation is done then."""
         with self._session() as now:
             resource = self._resource(name)
             if resource.state != "RUNNING":
@@ -353,9 +362,13 @@ class Service:
                 version,
                 progress="Rebooting the persistent resource.",
             )
-            self._set_resource_state(resource, "REBOOTING", now)
             resource.sys["operation"] = operation.name
-            resource.due = now + self.settings.provision_seconds
+            if self.settings.reboot_lag_seconds > 0:
+                resource.sys["rebootRequested"] = True
+                resource.due = now + self.settings.reboot_lag_seconds
+            else:
+                self._set_resource_state(resource, "REBOOTING", now)
+                resource.due = now + self.settings.provision_seconds
             self._store.update(resource)
             self._advance(now)
             return self._operation(operation.name)
@@ -367,6 +380,7 @@ class Service:
         with self._session() as now:
             resource = self._resource(name)
             self._set_resource_state(resource, state, now)
+            resource.sys.pop("rebootRequested", None)
             resource.doc.pop("error", None)
             if state == "ERROR":
                 resource.doc["error"] = {

@@ -11,6 +11,7 @@ PyYAML nowhere on this path), so it starts in a fraction of a second.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -47,7 +48,44 @@ class _HttpServer(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         self.api = api
         self.read_timeout = read_timeout
+        # Open connections: whether each is answering a request, and the thread serving it.
+        # Stopping closes the idle ones and lets the busy ones finish their answer first.
+        self._connections: dict[socket.socket, tuple[bool, threading.Thread]] = {}
+        self._connections_lock = threading.Lock()
+        self.closing = False
         super().__init__(address, _Handler)
+
+    def opened(self, connection: socket.socket) -> None:
+        """A connection is served (by the current thread); idle until its first request."""
+        with self._connections_lock:
+            self._connections[connection] = (False, threading.current_thread())
+
+    def answering(self, connection: socket.socket, busy: bool) -> bool:
+        """Mark a connection as answering a request, or idle again; False once the server is
+        closing: then no new request is taken on it, and it is closed after its answer."""
+        with self._connections_lock:
+            if self.closing:
+                return False
+            self._connections[connection] = (busy, threading.current_thread())
+            return True
+
+    def gone(self, connection: socket.socket) -> None:
+        """A connection is no longer served."""
+        with self._connections_lock:
+            self._connections.pop(connection, None)
+
+    def close_connections(self) -> None:
+        """Take no more requests: hang up idle keep-alive connections now, and wait for those
+        answering a request to send their answer and hang up too."""
+        with self._connections_lock:
+            self.closing = True
+            connections = dict(self._connections)
+        for connection, (busy, _) in connections.items():
+            if not busy:
+                with contextlib.suppress(OSError):  # the client may have gone already
+                    connection.shutdown(socket.SHUT_RDWR)
+        for _, thread in connections.values():
+            thread.join()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # socketserver prints every error's traceback on stderr; a client that hangs up
@@ -71,6 +109,26 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         # StreamRequestHandler would set a class-wide `timeout`; this server's is its own
         self.connection.settimeout(self.server.read_timeout)
+        self.server.opened(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.gone(self.connection)
+
+    def parse_request(self) -> bool:
+        # A request's first line has arrived: answer it, unless the server is stopping (then
+        # the connection is closed unanswered, as an idle keep-alive connection may be).
+        if not self.server.answering(self.connection, busy=True):
+            self.close_connection = True
+            return False
+        return super().parse_request()
+
+    def handle_one_request(self) -> None:
+        super().handle_one_request()
+        if not self.server.answering(self.connection, busy=False):
+            self.close_connection = True
 
     def do_GET(self) -> None:
         self._serve()
@@ -111,6 +169,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         for key, value in response.headers.items():
             self.send_header(key, value)
+        if self.server.closing:
+            self.send_header("Connection", "close")  # the last answer on this connection
         self.end_headers()
         self.wfile.write(payload)
 
@@ -172,13 +232,18 @@ class Emulator:
         return self
 
     def stop(self) -> None:
-        """Stop serving, wait for the threads, close the socket and the database."""
+        """Stop serving, wait for the threads, close the socket and the database.
+
+        Keep-alive connections are closed: an idle one at once, one answering a request once
+        its answer is sent; none is answered after the database is closed.
+        """
         self._stopping.set()
         if self._threads:
             self._httpd.shutdown()
         for thread in self._threads:
             thread.join()
         self._threads.clear()
+        self._httpd.close_connections()
         self._httpd.server_close()
         self.service.close()
 
@@ -331,13 +396,19 @@ class Emulator:
         self.clock.advance(seconds)
         self.service.tick()
 
+    def freeze(self) -> None:
+        """Stop the emulator's clock until `reset`: only `advance` moves it, so nothing falls
+        due while a test looks, however slowly it runs."""
+        self.clock.freeze()
+
     def configure(self, **changes: float) -> None:
         """Change the simulated delays (`Settings` fields) until `reset`."""
         current = self.service.settings
         self.service.settings = Settings(**{**current.__dict__, **changes})
 
     def reset(self) -> None:
-        """Empty state, no faults, the start-up delays, the clock back to the wall clock."""
+        """Empty state, no faults, the start-up delays, the clock back to the running wall
+        clock."""
         self.faults.clear()
         self.service.settings = self._defaults
         self.service.reset()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import socket
 import stat
+import threading
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +17,7 @@ import pytest
 from emulator_helpers import PARENT, call, cpu_pool, gpu_pool, job_body
 
 from prgcloud.emulator import Emulator
+from prgcloud.emulator.clock import SystemClock
 
 V1 = f"/v1/{PARENT}"
 PR1 = f"{PARENT}/persistentResources/pr1"
@@ -226,10 +229,23 @@ def _create_job(url: str, body: dict[str, Any]) -> tuple[int, Any]:
     return call(url, "POST", f"{V1}/customJobs", body)
 
 
+def test_a_frozen_clock_moves_only_when_advanced() -> None:
+    clock = SystemClock()
+    clock.freeze()
+    frozen = clock.now()
+    assert clock.now() == frozen
+    clock.advance(3600)
+    assert clock.now() == frozen + 3600
+    clock.reset()
+    assert clock.now() < frozen + 3600  # the wall clock again
+
+
 def test_parallel_submissions_never_over_allocate(clean_emulator: Emulator) -> None:
     clean_emulator.add_persistent_resource(
         "p1", "us-central1", "pr1", {"resourcePools": [gpu_pool(8, usedReplicaCount="3")]}
     )
+    # a loaded machine may take longer than a job's PENDING to submit and count them all
+    clean_emulator.freeze()
     body = job_body(gpu_pool(1))
     with ThreadPoolExecutor(max_workers=30) as pool:
         answers = list(pool.map(lambda _: _create_job(clean_emulator.url, body), range(30)))
@@ -345,3 +361,54 @@ def test_answers_leave_at_once_without_waiting_for_an_ack(clean_emulator: Emulat
         del server.finish_request
     assert seen
     assert all(seen)
+
+
+def test_a_keep_alive_connection_open_at_stop_is_closed_not_answered_500() -> None:
+    emulator = Emulator(port=0).start()
+    connection = http.client.HTTPConnection(emulator.host, emulator.port, timeout=60)
+    try:
+        headers = {"Authorization": "Bearer t"}
+        connection.request("GET", f"{V1}/customJobs", headers=headers)
+        with connection.getresponse() as answer:
+            assert answer.status == 200
+            answer.read()
+        emulator.stop()
+
+        def ask_again() -> int:
+            connection.request("GET", f"{V1}/customJobs", headers=headers)
+            return connection.getresponse().status
+
+        with pytest.raises(ConnectionError):  # the client sees the connection closed
+            ask_again()
+    finally:
+        connection.close()
+        emulator.stop()
+
+
+def test_a_request_being_answered_at_stop_gets_its_answer_then_the_connection_closes() -> None:
+    emulator = Emulator(port=0).start()
+    arrived, release = threading.Event(), threading.Event()
+
+    def held(seconds: float) -> None:  # the fault's delay: held until the test lets it go
+        arrived.set()
+        release.wait(60)
+
+    emulator._httpd.api._sleep = held
+    emulator.fail(None, delay=1, times=1)
+    connection = http.client.HTTPConnection(emulator.host, emulator.port, timeout=60)
+    stopping = threading.Thread(target=emulator.stop)
+    try:
+        connection.request("GET", f"{V1}/customJobs", headers={"Authorization": "Bearer t"})
+        assert arrived.wait(60)
+        stopping.start()
+        while not getattr(emulator._httpd, "closing", False) and stopping.is_alive():
+            time.sleep(0.01)  # until stop has begun closing connections
+        release.set()
+        with connection.getresponse() as answer:
+            assert answer.status == 200, answer.read()
+            assert answer.getheader("Connection") == "close"
+    finally:
+        release.set()
+        connection.close()
+        stopping.join(60)
+        emulator.stop()

@@ -4,6 +4,7 @@ gone. On a manual clock."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -98,3 +99,16 @@ def test_a_resource_in_error_can_be_deleted(world: World) -> None:
     with pytest.raises(ApiError) as error:
         world.service.get_resource(PR1)
     assert error.value.status == "NOT_FOUND"
+
+
+def test_a_reboot_may_show_running_for_a_while_before_rebooting(world: World) -> None:
+    world.service.settings = replace(world.service.settings, reboot_lag_seconds=3)
+    world.resource()
+    operation = world.service.reboot_resource(PR1)
+    assert world.service.get_resource(PR1)["state"] == "RUNNING"
+    assert not operation_of(world, operation.doc["name"]).get("done")
+    world.advance(3)
+    assert world.service.get_resource(PR1)["state"] == "REBOOTING"
+    world.advance(5.1)
+    assert world.service.get_resource(PR1)["state"] == "RUNNING"
+    assert operation_of(world, operation.doc["name"])["done"]
