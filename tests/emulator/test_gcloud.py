@@ -42,8 +42,10 @@ def env(gcloud_env: dict[str, str], clean_emulator: Emulator) -> dict[str, str]:
 def test_gcloud_creates_lists_reboots_and_deletes_a_persistent_resource(
     env: dict[str, str], clean_emulator: Emulator
 ) -> None:
-    # gcloud takes a second or more per call; the test moves the clock itself
+    # gcloud takes a second or more per call (many on a loaded machine): the clock moves
+    # only when the test moves it
     clean_emulator.configure(provision_seconds=60, stop_seconds=60)
+    clean_emulator.freeze()
     created = gcloud(
         env,
         "ai",

@@ -118,6 +118,7 @@ def test_the_v1beta1_sdk_gets_its_own_types(clean_emulator: Emulator) -> None:
 
 
 def test_the_sdk_runs_lists_cancels_and_deletes_jobs(jobs: Any, clean_emulator: Emulator) -> None:
+    clean_emulator.freeze()  # a loaded machine must not see PENDING jobs start on their own
     clean_emulator.add_persistent_resource(
         "p1", "us-central1", "pr1", {"resourcePools": [gpu_pool(1)]}
     )
