@@ -119,7 +119,7 @@ def parse_args(
 ) -> WaitArgs:
     """Read `wait` arguments; resolve the job (a custom job, or of `kind`) as gcloud would."""
     kind = kind or jobs.CUSTOM
-    group = "custom-jobs" if kind is jobs.CUSTOM else "hp-tuning-jobs"
+    group = kind.group
     parser = _parser(f"prgcloud ai {group} wait", USAGE.replace("custom-jobs", group), waits=True)
     namespace = parser.parse(arguments.expand_flags_files(argv, cwd=cwd, read_stdin=read_stdin))
     problems: list[Problem] = []
@@ -156,8 +156,7 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
 def run_for(argv: list[str], env: Environment, kind: jobs.Kind) -> int:
     """`wait` for a job of `kind` (`hp-tuning-jobs wait` is the same with TUNING)."""
     if any(a in ("-h", "--help") for a in argv):
-        group = "custom-jobs" if kind is jobs.CUSTOM else "hp-tuning-jobs"
-        env.stdout.write(USAGE.replace("custom-jobs", group) + "\n")
+        env.stdout.write(USAGE.replace("custom-jobs", kind.group) + "\n")
         return exit_codes.OK
     args = parse_args(argv, env.environ, cwd=env.cwd, read_stdin=env.stdin.read, kind=kind)
     job = wait_until_ended(

@@ -500,6 +500,24 @@ class Service:
             pattern = f"projects/{project}/locations/*/customJobs/{job_id}"
             return self._store.docs_matching("job", pattern), now
 
+    def trial_jobs_with_id(
+        self, project: str, job_id: str
+    ) -> tuple[list[tuple[int, dict[str, Any]]], float]:
+        """(trial number, custom job) of each trial of the tuning jobs of `project` with the
+        numeric id `job_id`, and the emulator's time now: Cloud Logging files a trial's log
+        lines under its tuning job's id, so the logging route writes them from these."""
+        with self._session() as now:
+            if not re.fullmatch(r"[a-z0-9.:-]+", project) or not job_id.isdigit():
+                return [], now
+            pattern = f"projects/{project}/locations/*/hyperparameterTuningJobs/{job_id}"
+            found: list[tuple[int, dict[str, Any]]] = []
+            for doc in self._store.docs_matching("tuning", pattern):
+                for trial in doc.get("trials", []):
+                    job = self._store.get(trial["customJob"])
+                    if job is not None:
+                        found.append((int(trial["id"]), copy.deepcopy(job.doc)))
+            return found, now
+
     def cancel_job(self, name: str) -> None:
         """Cancel a job that has not ended: CANCELLED, its replicas released."""
         with self._session() as now:
