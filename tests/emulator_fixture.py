@@ -21,6 +21,10 @@ in background threads of the test process, state in memory. Its delays are short
     emulator.throttle_job_creations(location, times=None)   429 RESOURCE_EXHAUSTED for the
                                              next `times` job creations in projects/P/locations/R
     emulator.clear_faults()
+    emulator.hold_cancellations()            a cancelled custom or tuning job stays
+                                             JOB_STATE_CANCELLING, its replicas held (a tuning
+                                             job's open trials STOPPING), until
+    emulator.release_cancellations()         which makes them CANCELLED, their replicas free
     emulator.persistent_resource(name) / .custom_job(name) / .custom_jobs(project, region)
                                              state as v1 REST JSON, without going through HTTP
     emulator.tuning_job(name)                a hyperparameter tuning job as v1 REST JSON, its
@@ -28,7 +32,8 @@ in background threads of the test process, state in memory. Its delays are short
     emulator.advance(seconds)                fast-forward the emulator's clock
     emulator.configure(provision_seconds=..., job_duration=..., pending_seconds=...,
                        stop_seconds=...)     until the next reset()
-    emulator.reset()                         no resources, jobs, faults; TEST_SETTINGS; real time
+    emulator.reset()                         no resources, jobs, faults, held cancellations;
+                                             TEST_SETTINGS; real time
 
 The emulator is shared by the whole session: a test that changes it should start from
 `clean_emulator` (the same object, reset first). Jobs end after `job_duration`; per job, labels
