@@ -34,6 +34,8 @@ _VERBS: dict[tuple[str, ...], str] = {
     ("ai", "custom-jobs", "cancel"): "cancel",
     ("ai", "custom-jobs", "stream-logs"): "stream_logs",
     ("ai", "hp-tuning-jobs", "wait"): "tuning_wait",
+    ("ai", "hp-tuning-jobs", "cancel"): "tuning_cancel",
+    ("ai", "hp-tuning-jobs", "stream-logs"): "tuning_stream_logs",
     ("ai", "persistent-resources", "capacity"): "capacity",
     ("ai", "persistent-resources", "delete"): "resource_delete",
     ("ai", "persistent-resources", "reboot"): "resource_reboot",
@@ -62,6 +64,7 @@ usage: prgcloud [alpha|beta] ai custom-jobs create ARGS... [--dry-run[=shell|res
        prgcloud [alpha|beta] ai hp-tuning-jobs create|check ARGS... [the same prgcloud flags]
                                 [--persistent-resource-id=ID] [--worker-pool-spec=SPEC]...
        prgcloud [alpha|beta] ai hp-tuning-jobs wait JOB [the flags of custom-jobs wait]
+       prgcloud [alpha|beta] ai hp-tuning-jobs cancel|stream-logs JOB [as for custom-jobs]
        prgcloud [alpha|beta] ai persistent-resources create ARGS... [--dry-run[=shell|rest|python]]
                                 [--wait[=DURATION]] [--polling-interval=DURATION]
        prgcloud ai persistent-resources capacity ID [--region=R] [--project=P] [--format=FORMAT]

@@ -95,8 +95,7 @@ TUNING_FLAGS: dict[str, Flag] = {
     **{
         name: flag
         for name, flag in FLAGS.items()
-        # `--wait` and `--stream-logs` wait for a custom job; a tuning job has no such wait yet
-        if name not in ("--python-package-uris", "--args", "--command", "--wait", "--stream-logs")
+        if name not in ("--python-package-uris", "--args", "--command")
     },
     **_flags("command", Kind.VALUE, "--algorithm", "--max-trial-count", "--parallel-trial-count"),
     **_flags("prgcloud", Kind.VALUE, "--persistent-resource-id"),

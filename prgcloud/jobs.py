@@ -62,6 +62,7 @@ class Kind:
     method: str
     request: str
     permission: str
+    group: str  # gcloud's command group: `gcloud ai GROUP wait|cancel|stream-logs`
 
 
 CUSTOM = Kind(
@@ -70,6 +71,7 @@ CUSTOM = Kind(
     "get_custom_job",
     "GetCustomJobRequest",
     "aiplatform.customJobs.get",
+    "custom-jobs",
 )
 TUNING = Kind(
     "hyperparameterTuningJobs",
@@ -77,6 +79,7 @@ TUNING = Kind(
     "get_hyperparameter_tuning_job",
     "GetHyperparameterTuningJobRequest",
     "aiplatform.hyperparameterTuningJobs.get",
+    "hp-tuning-jobs",
 )
 _KINDS = {kind.collection: kind for kind in (CUSTOM, TUNING)}
 # Default pause between polls: a job's end is seen within about this long, for 12 reads a

@@ -21,6 +21,10 @@ in background threads of the test process, state in memory. Its delays are short
     emulator.throttle_job_creations(location, times=None)   429 RESOURCE_EXHAUSTED for the
                                              next `times` job creations in projects/P/locations/R
     emulator.clear_faults()
+    emulator.hold_cancellations()            a cancelled custom or tuning job stays
+                                             JOB_STATE_CANCELLING, its replicas held (a tuning
+                                             job's open trials STOPPING), until
+    emulator.release_cancellations()         which makes them CANCELLED, their replicas free
     emulator.persistent_resource(name) / .custom_job(name) / .custom_jobs(project, region)
                                              state as v1 REST JSON, without going through HTTP
     emulator.tuning_job(name)                a hyperparameter tuning job as v1 REST JSON, its
@@ -32,8 +36,8 @@ in background threads of the test process, state in memory. Its delays are short
                                              RUNNING that long before REBOOTING
     emulator.freeze()                        stop the clock until reset(): only advance()
                                              moves it (count states on a loaded machine)
-    emulator.reset()                         no resources, jobs, faults; TEST_SETTINGS; real,
-                                             running time
+    emulator.reset()                         no resources, jobs, faults, held cancellations;
+                                             TEST_SETTINGS; real, running time
 
 The emulator is shared by the whole session: a test that changes it should start from
 `clean_emulator` (the same object, reset first). Jobs end after `job_duration`; per job, labels

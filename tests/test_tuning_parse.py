@@ -166,7 +166,24 @@ def test_a_worker_pool_spec_that_does_not_parse_is_said_once(cwd: str) -> None:
     assert "Bad syntax for dict arg: [foo]" in str(refused.value)
 
 
-@pytest.mark.parametrize("flag", ["--wait", "--wait=1h", "--stream-logs"])
-def test_the_custom_job_waits_are_not_taken_silently_by_a_tuning_job(cwd: str, flag: str) -> None:
-    with pytest.raises(BadInputError, match="unrecognized arguments"):
-        tuning(cwd, "--worker-pool-spec=machine-type=n1-standard-4,container-image-uri=g/p/t", flag)
+@pytest.mark.parametrize(
+    ("flag", "timeout", "streams"),
+    [
+        pytest.param("--wait", None, False, id="wait"),
+        pytest.param("--wait=1h", 3600.0, False, id="wait-duration"),
+        pytest.param("--stream-logs", None, True, id="stream-logs"),
+    ],
+)
+def test_the_waits_are_prgcloud_s_and_never_reach_gcloud(
+    cwd: str, flag: str, timeout: float | None, streams: bool
+) -> None:
+    argv = (
+        "--display-name=t",
+        "--config=tuning.yaml",
+        "--worker-pool-spec=machine-type=n1-standard-4,container-image-uri=g/p/t",
+        flag,
+    )
+    request = parse_tuning_create(argv, {**ENV, "CLOUDSDK_CONFIG": cwd}, track=None, cwd=cwd)
+    options = request.options
+    assert (options.wait, options.wait_timeout, options.stream_logs) == (True, timeout, streams)
+    assert not [arg for arg in request.gcloud_args if arg.startswith(("--wait", "--stream"))]

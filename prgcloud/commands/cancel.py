@@ -10,12 +10,16 @@ cancel took, 6 failed); 5 when DURATION ran out first, 4 when the job cannot be 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from prgcloud import exit_codes, parse, process
 from prgcloud.commands import arguments
 from prgcloud.durations import DurationError, parse_duration
 from prgcloud.environment import Environment
 from prgcloud.errors import BadInputError
+
+if TYPE_CHECKING:
+    from prgcloud.jobs import Kind
 
 USAGE = (
     "usage: prgcloud [alpha|beta] ai custom-jobs cancel JOB [--region=REGION] [--project=PROJECT]\n"
@@ -48,24 +52,36 @@ def split_wait(argv: Sequence[str]) -> tuple[list[str], bool, float | None]:
 
 
 def run(argv: list[str], env: Environment, *, track: str | None) -> int:
-    """Cancel the job through gcloud; with `--wait`, then wait for it to end."""
+    """Cancel the custom job through gcloud; with `--wait`, then wait for it to end."""
+    from prgcloud import jobs
+
+    return run_for(argv, env, track, jobs.CUSTOM)
+
+
+def run_for(argv: list[str], env: Environment, track: str | None, kind: Kind) -> int:
+    """`cancel` of a job of `kind` (`hp-tuning-jobs cancel --wait` is TUNING)."""
     from prgcloud.commands import wait
 
     rest, waits, timeout = split_wait(argv)
-    gcloud_argv = [*([track] if track else []), "ai", "custom-jobs", "cancel", *rest]
+    gcloud_argv = [*([track] if track else []), "ai", kind.group, "cancel", *rest]
     if not waits or parse.wants_help(argv):
         return _gcloud(gcloud_argv, env)
-    parser = wait._parser("prgcloud ai custom-jobs cancel", USAGE, waits=False)
+    parser = wait._parser(
+        f"prgcloud ai {kind.group} cancel", USAGE.replace("custom-jobs", kind.group), waits=False
+    )
     namespace = parser.parse(
         arguments.expand_flags_files(rest, cwd=env.cwd, read_stdin=env.stdin.read)
     )
-    target = wait.read_target(namespace, env.environ)  # bad input: exit 2, nothing cancelled
+    # bad input: exit 2, nothing cancelled
+    target = wait.read_target(namespace, env.environ, kind=kind)
     status = _gcloud(gcloud_argv, env)
     if status != exit_codes.OK:
         return status
     job = wait.wait_until_ended(target, env, timeout=timeout)
     if job.get("state") == "JOB_STATE_CANCELLED":
-        target.display.log(env.stderr).status(f"Custom job [{target.name}] ended CANCELLED.")
+        target.display.log(env.stderr).status(
+            f"{kind.noun.capitalize()} [{target.name}] ended CANCELLED."
+        )
         return exit_codes.OK
     return wait.finish(target, job, env)
 

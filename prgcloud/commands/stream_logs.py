@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from prgcloud import exit_codes, process
+from prgcloud import exit_codes, jobs, process
 from prgcloud.commands import arguments, wait
 from prgcloud.environment import Environment
 from prgcloud.errors import PrgcloudError
@@ -56,8 +56,12 @@ class _GcloudEnded(Exception):
     """gcloud ended (or a signal came) while the job was being watched."""
 
 
-def _parser() -> arguments.Parser:
-    parser = wait._parser("prgcloud ai custom-jobs stream-logs", USAGE, waits=False)
+def _parser(kind: jobs.Kind) -> arguments.Parser:
+    parser = wait._parser(
+        f"prgcloud ai {kind.group} stream-logs",
+        USAGE.replace("custom-jobs", kind.group),
+        waits=False,
+    )
     parser.add_argument("--polling-interval", dest="--polling-interval")
     parser.add_argument("--task-name", dest="--task-name")
     parser.add_argument(
@@ -67,17 +71,22 @@ def _parser() -> arguments.Parser:
 
 
 def run(argv: list[str], env: Environment, *, track: str | None) -> int:
-    """Stream the job's logs until it has ended; exit by how it ended."""
-    gcloud_argv = [*([track] if track else []), "ai", "custom-jobs", "stream-logs", *argv]
+    """Stream the custom job's logs until it has ended; exit by how it ended."""
+    return run_for(argv, env, track, jobs.CUSTOM)
+
+
+def run_for(argv: list[str], env: Environment, track: str | None, kind: jobs.Kind) -> int:
+    """`stream-logs` of a job of `kind` (`hp-tuning-jobs stream-logs` is TUNING)."""
+    gcloud_argv = [*([track] if track else []), "ai", kind.group, "stream-logs", *argv]
     if any(a in ("-h", "--help") for a in argv):
         return process.stream(
             gcloud_argv, env.environ, stdin=env.stdin, stdout=env.stdout, stderr=env.stderr
         )
-    namespace = _parser().parse(
+    namespace = _parser(kind).parse(
         arguments.expand_flags_files(argv, cwd=env.cwd, read_stdin=env.stdin.read)
     )
     given = arguments.flag(namespace, "--polling-interval")
-    target = wait.read_target(namespace, env.environ)
+    target = wait.read_target(namespace, env.environ, kind=kind)
     # gcloud checks the value (an integer >= 1) before it streams; it reports a bad one itself
     polling = float(given) if given and given.isdigit() and int(given) >= 1 else None
     if given is not None and polling is None:
@@ -104,13 +113,13 @@ def stream_until_ended(
     PrecheckFailedError (4) when the job cannot be read, WaitTimedOutError (5) after
     `timeout` seconds; on Ctrl-C says that the job keeps running, then lets it through.
     """
-    from prgcloud import jobs
     from prgcloud.vertex import Location
 
     if polling_interval is None:
         gcloud_argv = [*gcloud_argv, f"--polling-interval={DEFAULT_POLLING_SECONDS}"]
     poll = polling_interval or DEFAULT_POLLING_SECONDS
-    project, region, _ = jobs.split_name(target.name) or ("", "", "")
+    kind = jobs.kind_of(target.name)
+    project, region, _ = jobs.split_name(target.name, kind) or ("", "", "")
     location = Location(project, region, target.endpoint, target.identity)
     last_line = [time.monotonic()]
 
@@ -150,8 +159,8 @@ def stream_until_ended(
                 status = gcloud.wait()
                 if status != exit_codes.OK:
                     raise GcloudFailedError(
-                        f"gcloud's stream-logs ended with exit code {status} before custom "
-                        f"job {target.name} did.",
+                        f"gcloud's stream-logs ended with exit code {status} before "
+                        f"{kind.noun} {target.name} did.",
                         status,
                     ) from None
                 # gcloud saw the job ended when it started, and ended by itself
@@ -169,7 +178,7 @@ def stream_until_ended(
             return job
     except KeyboardInterrupt:
         env.stderr.write(
-            f"Stopped streaming; custom job {target.name} keeps running "
+            f"Stopped streaming; {kind.noun} {target.name} keeps running "
             "(Ctrl-C stops the stream, never the job).\n"
         )
         raise

@@ -119,7 +119,7 @@ def parse_args(
 ) -> WaitArgs:
     """Read `wait` arguments; resolve the job (a custom job, or of `kind`) as gcloud would."""
     kind = kind or jobs.CUSTOM
-    group = "custom-jobs" if kind is jobs.CUSTOM else "hp-tuning-jobs"
+    group = kind.group
     parser = _parser(f"prgcloud ai {group} wait", USAGE.replace("custom-jobs", group), waits=True)
     namespace = parser.parse(arguments.expand_flags_files(argv, cwd=cwd, read_stdin=read_stdin))
     problems: list[Problem] = []
@@ -156,8 +156,7 @@ def run(argv: list[str], env: Environment, *, track: str | None) -> int:
 def run_for(argv: list[str], env: Environment, kind: jobs.Kind) -> int:
     """`wait` for a job of `kind` (`hp-tuning-jobs wait` is the same with TUNING)."""
     if any(a in ("-h", "--help") for a in argv):
-        group = "custom-jobs" if kind is jobs.CUSTOM else "hp-tuning-jobs"
-        env.stdout.write(USAGE.replace("custom-jobs", group) + "\n")
+        env.stdout.write(USAGE.replace("custom-jobs", kind.group) + "\n")
         return exit_codes.OK
     args = parse_args(argv, env.environ, cwd=env.cwd, read_stdin=env.stdin.read, kind=kind)
     job = wait_until_ended(
@@ -230,10 +229,13 @@ def finish(target: JobTarget, job: Mapping[str, Any], env: Environment) -> int:
 
 # --- create --wait -----------------------------------------------------------------------------
 
-# How gcloud 528 says which job it created, on stderr ("CustomJob [NAME] is submitted
-# successfully."); any full job name gcloud prints (`--format=json`, `value(name)`) will do.
+# How gcloud 528 says which job it created, on stderr: "CustomJob [NAME] is submitted
+# successfully." and "Hyperparameter tuning job [ID] submitted successfully." (the id only; the
+# job is in the request's location). Any full job name gcloud prints (`--format=json`,
+# `value(name)`) will do.
 _SUBMITTED = re.compile(r"CustomJob \[(projects/[^\]\s]+/customJobs/[0-9]+)\] is submitted")
-_ANY_JOB_NAME = re.compile(r"projects/[^/\s\"'\]]+/locations/[^/\s\"'\]]+/customJobs/[0-9]+")
+_TUNING_SUBMITTED = re.compile(r"Hyperparameter tuning job \[([0-9]+)\] submitted successfully")
+_ANY_NAME = r"projects/[^/\s\"'\]]+/locations/[^/\s\"'\]]+/{collection}/[0-9]+"
 _KEPT = 64 * 1024  # characters of gcloud's output kept to find the name in
 
 
@@ -258,31 +260,42 @@ class _Tee(io.StringIO):
         self.stream.flush()
 
 
-def created_job_name(stdout: str, stderr: str) -> str | None:
-    """The name of the job gcloud's create printed, from its status line or its output."""
-    said = _SUBMITTED.search(stderr)
-    if said:
-        return said.group(1)
-    anywhere = _ANY_JOB_NAME.search(stdout) or _ANY_JOB_NAME.search(stderr)
-    return anywhere.group(0) if anywhere else None
+def created_job_name(
+    stdout: str, stderr: str, kind: jobs.Kind = jobs.CUSTOM, parent: str = ""
+) -> str | None:
+    """The name of the `kind` job gcloud's create printed, from its status line or its
+    output; `parent` (`projects/P/locations/R`) completes a tuning job's bare id."""
+    if kind is jobs.CUSTOM:
+        said = _SUBMITTED.search(stderr)
+        if said:
+            return said.group(1)
+    anywhere = re.compile(_ANY_NAME.format(collection=kind.collection))
+    found = anywhere.search(stdout) or anywhere.search(stderr)
+    if found:
+        return found.group(0)
+    tuning = _TUNING_SUBMITTED.search(stderr) if kind is jobs.TUNING and parent else None
+    return f"{parent}/{kind.collection}/{tuning.group(1)}" if tuning else None
 
 
 def submit_and_wait(request: JobRequest, env: Environment) -> int:
     """`create --wait`: submit through gcloud (its output passed on), then wait for the job
     (`--stream-logs`: stream its logs meanwhile) and exit by how it ended; gcloud's own exit
-    code when it failed."""
+    code when it failed. A tuning job (`TuningRequest`) is waited for as a tuning job."""
     from prgcloud import submission
+    from prgcloud.request import TuningRequest
 
+    kind = jobs.TUNING if isinstance(request, TuningRequest) else jobs.CUSTOM
     out, err = _Tee(env.stdout), _Tee(env.stderr)
     status = submission.submit(request, env.environ, stdin=env.stdin, stdout=out, stderr=err)
     if status != exit_codes.OK:
         return status
-    name = created_job_name(out.kept, err.kept)
+    name = created_job_name(out.kept, err.kept, kind, request.parent)
     if name is None:
         raise PrecheckFailedError(
-            "gcloud submitted the job but did not print its name (with "
+            f"gcloud submitted the {kind.noun} but did not print its name (with "
             "--no-user-output-enabled it prints nothing), so it cannot be waited for: find it "
-            "with `gcloud ai custom-jobs list` and wait with `prgcloud ai custom-jobs wait JOB`."
+            f"with `gcloud ai {kind.group} list` and wait with `prgcloud ai {kind.group} wait "
+            "JOB`."
         )
     target = JobTarget(
         name=name,
@@ -297,7 +310,7 @@ def submit_and_wait(request: JobRequest, env: Environment) -> int:
         track = [request.track] if request.track else []
         job = stream_logs.stream_until_ended(
             target,
-            [*track, "ai", "custom-jobs", "stream-logs", name],
+            [*track, "ai", kind.group, "stream-logs", name],
             env,
             timeout=request.options.wait_timeout,
         )
@@ -310,7 +323,10 @@ def dry_run_note(request: JobRequest) -> str | None:
     """What a dry run says about `--wait`: its snippet submits, and does not wait."""
     if not request.options.wait:
         return None
+    from prgcloud.request import TuningRequest
+
+    group = jobs.TUNING.group if isinstance(request, TuningRequest) else jobs.CUSTOM.group
     return (
         "NOTE: (prgcloud) --wait: the snippet only submits the job; to wait for it, run "
-        "`prgcloud ai custom-jobs wait JOB` with the name it prints.\n"
+        f"`prgcloud ai {group} wait JOB` with the name it prints.\n"
     )

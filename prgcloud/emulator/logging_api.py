@@ -1,12 +1,15 @@
-"""Cloud Logging's `entries:list` (v2) for the emulator's custom jobs, so that the real
-`gcloud ai custom-jobs stream-logs` works against it
-(`CLOUDSDK_API_ENDPOINT_OVERRIDES_LOGGING`, the emulator's own URL).
+"""Cloud Logging's `entries:list` (v2) for the emulator's custom jobs and hyperparameter
+tuning jobs, so that the real `gcloud ai custom-jobs|hp-tuning-jobs stream-logs` works against
+it (`CLOUDSDK_API_ENDPOINT_OVERRIDES_LOGGING`, the emulator's own URL).
 
 A job writes its log lines while it runs, as a Vertex AI training replica would, one a second
 from its start (`startTime`) until its end (`endTime`), or until now while it runs: a first
 line, a step a second, and a last line that says how it ended (a failed job's error message,
 as its replica would have said it). Entries are `ml_job` entries of task `workerpool0-0`,
-with the timestamps and insertIds gcloud orders and filters them by.
+with the timestamps and insertIds gcloud orders and filters them by. A tuning job's trials
+write theirs as their custom jobs do, filed (as Cloud Logging files them) under the tuning
+job's id with a label `ml.googleapis.com/trial_id`; gcloud prints no labels, so each message
+starts `trial N: `.
 
 The request is what gcloud 528 sends: `resourceNames: ["projects/P"]`, a filter joining
 `resource.type="ml_job"`, `resource.labels.job_id="ID"`, optionally
@@ -31,6 +34,7 @@ from prgcloud.emulator.model import Service
 
 PATH = "/v2/entries:list"
 TASK = "workerpool0-0"
+TRIAL_LABEL = "ml.googleapis.com/trial_id"
 LINE_SECONDS = 1.0  # a running job writes a line this often
 _PAGE_SIZE = 1000
 _JOB_ID = re.compile(r'resource\.labels\.job_id\s*=\s*"?([0-9]{1,20})"?')
@@ -68,6 +72,10 @@ def list_entries(service: Service, body: Mapping[str, Any]) -> dict[str, Any]:
         docs, now = service.jobs_with_id(project, job_id.group(1))
         for doc in docs:
             entries += [e for e in job_entries(project, doc, now) if keep(e)]
+        trials, now = service.trial_jobs_with_id(project, job_id.group(1))
+        for number, doc in trials:
+            lines = job_entries(project, doc, now, trial=(job_id.group(1), number))
+            entries += [e for e in lines if keep(e)]
     entries.sort(key=lambda e: (e["timestamp"], e["insertId"]), reverse=order.endswith("desc"))
     size = _page_size(body.get("pageSize"))
     start = _read_token(str(body.get("pageToken") or ""))
@@ -82,11 +90,20 @@ def list_entries(service: Service, body: Mapping[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def job_entries(project: str, job: Mapping[str, Any], now: float) -> list[dict[str, Any]]:
-    """The log lines `job` has written by `now`, oldest first."""
+def job_entries(
+    project: str, job: Mapping[str, Any], now: float, *, trial: tuple[str, int] | None = None
+) -> list[dict[str, Any]]:
+    """The log lines `job` has written by `now`, oldest first.
+
+    `trial` (tuning job id, trial number) when `job` runs a trial: its lines are filed under
+    the tuning job's id, labelled with the trial's (`ml.googleapis.com/trial_id`), and each
+    says which trial wrote it (gcloud prints no labels).
+    """
     if "startTime" not in job:
         return []  # it never ran: no replica wrote anything
     job_id = str(job["name"]).rsplit("/", 1)[-1]
+    if trial is not None:
+        return [_as_trial(entry, *trial, job_id) for entry in job_entries(project, job, now)]
     start = parse_rfc3339(job["startTime"])
     end = parse_rfc3339(job["endTime"]) if "endTime" in job else None
     until = min(now, end) if end is not None else now
@@ -101,6 +118,16 @@ def job_entries(project: str, job: Mapping[str, Any], now: float) -> list[dict[s
         _entry(project, job_id, number, moment, severity, message)
         for number, (moment, severity, message) in enumerate(lines)
     ]
+
+
+def _as_trial(entry: dict[str, Any], tuning_id: str, number: int, job_id: str) -> dict[str, Any]:
+    """A trial's custom job's log entry as Cloud Logging files it: under the tuning job."""
+    entry["resource"]["labels"]["job_id"] = tuning_id
+    entry["labels"] = {TRIAL_LABEL: str(number)}
+    # insertIds order the lines of one moment; the trial's job id keeps them unique
+    entry["insertId"] = f"{tuning_id}-{number:06d}-{entry['insertId'].removeprefix(job_id + '-')}"
+    entry["jsonPayload"]["message"] = f"trial {number}: {entry['jsonPayload']['message']}"
+    return entry
 
 
 def _ending(job: Mapping[str, Any]) -> tuple[str, str]:

@@ -64,8 +64,11 @@ RUNNING = "JOB_STATE_RUNNING"
 SUCCEEDED = "JOB_STATE_SUCCEEDED"
 FAILED = "JOB_STATE_FAILED"
 CANCELLED = "JOB_STATE_CANCELLED"
+CANCELLING = "JOB_STATE_CANCELLING"
 HOLDING = (PENDING, RUNNING)
 ACTIVE = (QUEUED, PENDING, RUNNING)
+# not ended yet: a job being cancelled keeps what it holds until it is CANCELLED
+UNENDED = (*ACTIVE, CANCELLING)
 
 RESOURCE_STATES = (
     "PROVISIONING",
@@ -148,6 +151,9 @@ class Service:
         self.settings = settings or Settings()
         self._ids = ids or random.Random()
         self._lock = threading.RLock()
+        # while True, a cancelled job (or tuning job) stays CANCELLING, holding its replicas,
+        # until `release_cancellations`: what a test of a wait on a cancel controls
+        self.hold_cancellations = False
 
     # ---------------------------------------------------------------- sessions and time
 
@@ -412,7 +418,7 @@ class Service:
 
     def _fail_jobs_on(self, name: str, at: float, code: int, message: str) -> None:
         """End every job queued or running on resource `name` FAILED, with `message`."""
-        for job in self._store.jobs_on(name, ACTIVE):
+        for job in self._store.jobs_on(name, UNENDED):
             self._end_job(job, FAILED, at)
             job.doc["error"] = {"code": code, "message": message}
             self._store.update(job)
@@ -428,7 +434,7 @@ class Service:
         held: dict[str, int] | None = resource.sys.get("held")
         if held is None:  # state written by an emulator that counted on every read
             held = {}
-            for job in self._store.jobs_on(resource.name, HOLDING):
+            for job in self._store.jobs_on(resource.name, (*HOLDING, CANCELLING)):
                 for pool_id, count in job.sys.get("holds", {}).items():
                     held[pool_id] = held.get(pool_id, 0) + int(count)
             resource.sys["held"] = held
@@ -514,26 +520,64 @@ class Service:
             pattern = f"projects/{project}/locations/*/customJobs/{job_id}"
             return self._store.docs_matching("job", pattern), now
 
+    def trial_jobs_with_id(
+        self, project: str, job_id: str
+    ) -> tuple[list[tuple[int, dict[str, Any]]], float]:
+        """(trial number, custom job) of each trial of the tuning jobs of `project` with the
+        numeric id `job_id`, and the emulator's time now: Cloud Logging files a trial's log
+        lines under its tuning job's id, so the logging route writes them from these."""
+        with self._session() as now:
+            if not re.fullmatch(r"[a-z0-9.:-]+", project) or not job_id.isdigit():
+                return [], now
+            pattern = f"projects/{project}/locations/*/hyperparameterTuningJobs/{job_id}"
+            found: list[tuple[int, dict[str, Any]]] = []
+            for doc in self._store.docs_matching("tuning", pattern):
+                for trial in doc.get("trials", []):
+                    job = self._store.get(trial["customJob"])
+                    if job is not None:
+                        found.append((int(trial["id"]), copy.deepcopy(job.doc)))
+            return found, now
+
     def cancel_job(self, name: str) -> None:
         """Cancel a job that has not ended: CANCELLED, its replicas released."""
         with self._session() as now:
             job = self._job(name)
+            if job.state == CANCELLING:
+                return  # being cancelled already
             if job.state not in ACTIVE:
                 raise failed_precondition(
                     f"Cannot cancel CustomJob {name}: it is already in the terminal state"
                     f" {job.state}."
                 )
-            self._end_job(job, CANCELLED, now)
-            job.doc["error"] = {"code": 1, "message": "CANCELED"}
-            self._store.update(job)
-            if job.resource:
-                self._admit_queued(job.resource, now)
+            if self.hold_cancellations:
+                self._set_job_state(job, CANCELLING, now)
+                job.due = None
+                self._store.update(job)
+                return
+            self._cancel_now(job, now)
+
+    def _cancel_now(self, job: Entity, at: float) -> None:
+        """End a job CANCELLED; its replicas go to the jobs queued for them."""
+        self._end_job(job, CANCELLED, at)
+        job.doc["error"] = {"code": 1, "message": "CANCELED"}
+        self._store.update(job)
+        if job.resource:
+            self._admit_queued(job.resource, at)
+
+    def release_cancellations(self) -> None:
+        """Stop holding cancellations; every job and tuning job CANCELLING is CANCELLED now."""
+        with self._session() as now:
+            self.hold_cancellations = False
+            for tuning in self._store.in_state("tuning", CANCELLING):
+                self._end_tuning(tuning, CANCELLED, now, {"code": 1, "message": "CANCELED"})
+            for job in self._store.in_state("job", CANCELLING):
+                self._cancel_now(job, now)
 
     def delete_job(self, name: str, version: str = "v1") -> Operation:
         """Delete a job that has ended."""
         with self._session() as now:
             job = self._job(name)
-            if job.state in ACTIVE:
+            if job.state in UNENDED:
                 raise failed_precondition(
                     f"CustomJob {name} is {job.state}; cancel it before deleting it."
                 )
@@ -588,7 +632,7 @@ class Service:
         A trial's job makes its tuning job due at `at`, to take the trial's result and start
         the next trial then; `notify=False` when the caller is that tuning job itself.
         """
-        if job.state in HOLDING and job.resource and job.sys.get("holds"):
+        if job.state in (*HOLDING, CANCELLING) and job.resource and job.sys.get("holds"):
             resource = self._store.get(job.resource)
             if resource is not None:
                 held = self._held(resource)
@@ -669,18 +713,33 @@ class Service:
         """Cancel a tuning job that has not ended: CANCELLED, its open trials' jobs cancelled."""
         with self._session() as now:
             tuning = self._tuning(name)
+            if tuning.state == CANCELLING:
+                return  # being cancelled already
             if tuning.state not in ACTIVE:
                 raise failed_precondition(
                     f"Cannot cancel HyperparameterTuningJob {name}: it is already in the"
                     f" terminal state {tuning.state}."
                 )
+            if self.hold_cancellations:
+                # its open trials stop with it: their jobs keep their replicas until then
+                self._refresh_trials(tuning.doc)
+                for trial in tuning.doc.get("trials", []):
+                    job = self._store.get(trial["customJob"])
+                    if job is not None and job.state in ACTIVE:
+                        self._set_job_state(job, CANCELLING, now)
+                        job.due = None
+                        self._store.update(job)
+                self._set_job_state(tuning, CANCELLING, now)
+                tuning.due = None
+                self._store.update(tuning)
+                return
             self._end_tuning(tuning, CANCELLED, now, {"code": 1, "message": "CANCELED"})
 
     def delete_tuning_job(self, name: str, version: str = "v1") -> Operation:
         """Delete a tuning job that has ended, and its trials' custom jobs."""
         with self._session() as now:
             tuning = self._tuning(name)
-            if tuning.state in ACTIVE:
+            if tuning.state in UNENDED:
                 raise failed_precondition(
                     f"HyperparameterTuningJob {name} is {tuning.state}; cancel it before"
                     " deleting it."
@@ -818,7 +877,7 @@ class Service:
             if trial["state"] in tuning_rules.ENDED:
                 continue
             job = self._store.get(trial["customJob"])
-            if job is not None and job.state in ACTIVE:
+            if job is not None and job.state in UNENDED:
                 self._end_job(job, CANCELLED, at, notify=False)
                 job.doc["error"] = {"code": 1, "message": "CANCELED"}
                 self._store.update(job)

@@ -406,10 +406,20 @@ class Emulator:
         current = self.service.settings
         self.service.settings = Settings(**{**current.__dict__, **changes})
 
+    def hold_cancellations(self) -> None:
+        """From now on a cancelled custom job or tuning job stays JOB_STATE_CANCELLING, its
+        replicas held (a tuning job's open trials STOPPING), until `release_cancellations`."""
+        self.service.hold_cancellations = True
+
+    def release_cancellations(self) -> None:
+        """Every job CANCELLING is CANCELLED now, its replicas free; cancels end at once again."""
+        self.service.release_cancellations()
+
     def reset(self) -> None:
         """Empty state, no faults, the start-up delays, the clock back to the running wall
-        clock."""
+        clock; cancellations end at once."""
         self.faults.clear()
+        self.service.hold_cancellations = False
         self.service.settings = self._defaults
         self.service.reset()
         self.clock.reset()

@@ -164,6 +164,13 @@ class Store:
         ).fetchall()
         return [json.loads(row[0]) for row in rows]
 
+    def in_state(self, kind: str, state: str) -> list[Entity]:
+        """The entities of `kind` in `state`, in creation order."""
+        rows = self._db.execute(
+            "SELECT * FROM entities WHERE kind = ? AND state = ? ORDER BY seq", (kind, state)
+        ).fetchall()
+        return [_entity(row) for row in rows]
+
     def jobs_on(self, resource: str, states: Sequence[str]) -> Iterator[Entity]:
         """The jobs on a persistent resource in any of `states`, in creation order, read a
         batch at a time (a job changed meanwhile is seen as it is when its batch is read)."""

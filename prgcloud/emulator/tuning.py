@@ -5,7 +5,8 @@ other custom job (admission, queueing, replicas held). This module says what the
 of its custom job, which parameters it was given, and which trials a test asked to fail:
 
 - a trial whose custom job waits in the queue is REQUESTED, one whose job is PENDING or
-  RUNNING is ACTIVE; a job that SUCCEEDED gives a SUCCEEDED trial with a final measurement;
+  RUNNING is ACTIVE, one whose job is being cancelled STOPPING; a job that SUCCEEDED gives a
+  SUCCEEDED trial with a final measurement;
   a job that FAILED or was CANCELLED gives an INFEASIBLE trial ("done but missing the
   final_measurement", as Vertex AI's reference words INFEASIBLE), its reason the job's error;
 - parameters are picked on an even grid over each parameter's range (trial 1 at the minimum,
@@ -28,6 +29,7 @@ REQUESTED = "REQUESTED"
 ACTIVE = "ACTIVE"
 SUCCEEDED = "SUCCEEDED"
 INFEASIBLE = "INFEASIBLE"
+STOPPING = "STOPPING"
 ENDED = (SUCCEEDED, INFEASIBLE)
 
 # custom job state -> the state of the trial it runs
@@ -38,6 +40,7 @@ _TRIAL_STATES = {
     "JOB_STATE_SUCCEEDED": SUCCEEDED,
     "JOB_STATE_FAILED": INFEASIBLE,
     "JOB_STATE_CANCELLED": INFEASIBLE,
+    "JOB_STATE_CANCELLING": STOPPING,
 }
 _TRIAL_LIST = re.compile(r"^[0-9]{1,9}(_[0-9]{1,9})*$")
 
