@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -156,25 +156,8 @@ def stream_until_ended(
             except _GcloudEnded:
                 if gcloud.interrupted():
                     return {}  # unreachable: the block's end raises KeyboardInterrupt
-                status = gcloud.wait()
-                if status != exit_codes.OK:
-                    raise GcloudFailedError(
-                        f"gcloud's stream-logs ended with exit code {status} before "
-                        f"{kind.noun} {target.name} did.",
-                        status,
-                    ) from None
-                # gcloud saw the job ended when it started, and ended by itself
-                return jobs.read_until_ended(reader, target.name, timeout=timeout)
-            lines_due = (
-                time.monotonic()
-                + (_wall_seconds(job.get("endTime")) + _LOG_LAG_SECONDS + _CLOCK_SKEW_SECONDS)
-                - time.time()
-            )
-            quiet = 2 * poll + _POLL_MARGIN_SECONDS
-            while gcloud.alive() and not gcloud.interrupted():
-                if time.monotonic() >= max(lines_due, last_line[0]) + quiet:
-                    break
-                time.sleep(_TICK_SECONDS)
+                return _after_gcloud_ended(gcloud, reader, target, timeout)
+            _let_the_last_lines_out(gcloud, job, poll, lambda: last_line[0])
             return job
     except KeyboardInterrupt:
         env.stderr.write(
@@ -182,6 +165,45 @@ def stream_until_ended(
             "(Ctrl-C stops the stream, never the job).\n"
         )
         raise
+
+
+def _after_gcloud_ended(
+    gcloud: process.Background,
+    reader: jobs.JobReader,
+    target: wait.JobTarget,
+    timeout: float | None,
+) -> Mapping[str, Any]:
+    """gcloud's stream-logs ended by itself: the job as it ended, or gcloud's failure."""
+    kind = jobs.kind_of(target.name)
+    status = gcloud.wait()
+    if status != exit_codes.OK:
+        raise GcloudFailedError(
+            f"gcloud's stream-logs ended with exit code {status} before "
+            f"{kind.noun} {target.name} did.",
+            status,
+        ) from None
+    # gcloud saw the job ended when it started, and ended by itself
+    return jobs.read_until_ended(reader, target.name, timeout=timeout)
+
+
+def _let_the_last_lines_out(
+    gcloud: process.Background,
+    job: Mapping[str, Any],
+    poll: float,
+    last_line: Callable[[], float],
+) -> None:
+    """Keep gcloud streaming the ended `job` until its last lines are due and two of its
+    polls (`poll` seconds) have brought nothing new since `last_line()`, or it ends."""
+    lines_due = (
+        time.monotonic()
+        + (_wall_seconds(job.get("endTime")) + _LOG_LAG_SECONDS + _CLOCK_SKEW_SECONDS)
+        - time.time()
+    )
+    quiet = 2 * poll + _POLL_MARGIN_SECONDS
+    while gcloud.alive() and not gcloud.interrupted():
+        if time.monotonic() >= max(lines_due, last_line()) + quiet:
+            return
+        time.sleep(_TICK_SECONDS)
 
 
 def _wall_seconds(text: Any) -> float:
