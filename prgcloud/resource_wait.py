@@ -210,20 +210,8 @@ def poll_resource(
             miss, misses = error, misses + 1
         else:
             done = bool(operation.get("done"))
-            decision = decide(goal, resource, operation_done=done)
-            failure = operation_failure(operation)
-            if decision is Decision.DONE and failure is not None:
-                raise ResourceFailedError(
-                    f"persistent resource {resource_id} is RUNNING, but its operation failed: "
-                    f"{failure}",
-                    state=state_of(resource),
-                    error_message=failure,
-                )
-            if decision is Decision.DONE:
+            if _ended(goal, resource_id, resource, operation):
                 return resource
-            if decision is Decision.FAILED:
-                assert resource is not None
-                raise _failed(resource_id, goal, resource)
             state, misses = state_of(resource), 0
             if state == "RUNNING" and not done:
                 state = "RUNNING, reboot not begun"
@@ -238,6 +226,28 @@ def poll_resource(
         if miss is not None:
             pause = max(pause, min(miss.retry_after, _RETRY_AFTER_CAP))
         sleep(min(pause, deadline - now))
+
+
+def _ended(
+    goal: Goal,
+    resource_id: str,
+    resource: Mapping[str, Any] | None,
+    operation: Mapping[str, Any],
+) -> bool:
+    """Whether this read ends the wait well; raises ResourceFailedError when it ends it badly
+    (the resource went to ERROR, or the operation it follows failed)."""
+    decision = decide(goal, resource, operation_done=bool(operation.get("done")))
+    failure = operation_failure(operation)
+    if decision is Decision.DONE and failure is not None:
+        raise ResourceFailedError(
+            f"persistent resource {resource_id} is RUNNING, but its operation failed: {failure}",
+            state=state_of(resource),
+            error_message=failure,
+        )
+    if decision is Decision.FAILED:
+        assert resource is not None
+        raise _failed(resource_id, goal, resource)
+    return decision is Decision.DONE
 
 
 def wait_for_resource(
