@@ -335,8 +335,19 @@ class Held:
         os.set_inheritable(self._read_end, True)
         self._starting = True
         try:
+            # A Ctrl-C in the terminal reaches gcloud too, and while it is still importing
+            # it would print Python's KeyboardInterrupt traceback: it starts with SIGINT
+            # ignored (prgcloud kills it on a Ctrl-C), and installs its own handler as its
+            # main module loads, before it reads the pipe, so after a release Ctrl-C is
+            # gcloud's as ever.
             self._running = _spawn(
-                command, argv, self._previous, _no_op, _pass_fds={self._read_end}, **special
+                command,
+                argv,
+                self._previous,
+                _no_op,
+                ignored=frozenset({signal.SIGINT}),
+                _pass_fds={self._read_end},
+                **special,
             )
         finally:
             self._starting = False
@@ -617,19 +628,22 @@ def _spawn(
     argv: Sequence[str],
     handlers: Mapping[int, Any],
     on_started: Callable[[int], None],
+    *,
+    ignored: frozenset[int] = frozenset(),
     **special: Any,
 ) -> Any:
     """Start `command` in the background with sh's `special` arguments; it is our child.
 
     The child gets the signal dispositions of `handlers` (the caller's, where a block of
     ours replaced them; else the current ones): SIG_IGN stays ignored, anything else is the
-    default. `on_started(pid)` runs before any signal can be handled here.
+    default; the signals in `ignored` start ignored whatever the caller's.
+    `on_started(pid)` runs before any signal can be handled here.
     """
     import sh
 
     dispositions: dict[int, Any] = {
         signum: signal.SIG_IGN
-        if handlers.get(signum, signal.getsignal(signum)) == signal.SIG_IGN
+        if signum in ignored or handlers.get(signum, signal.getsignal(signum)) == signal.SIG_IGN
         else signal.SIG_DFL
         for signum in RELAYED_SIGNALS
     }

@@ -44,11 +44,13 @@ def config_file(request: JobRequest) -> Iterator[str | None]:
     fd: int | None = None
     path: str | None = None
     try:
-        with process.guarded():  # a signal now comes only once the `finally` will remove it
+        # A signal now comes only once the file is written and the `finally` will remove it
+        # (one that came inside `os.fdopen` could leave the descriptor closed twice).
+        with process.guarded():
             fd, path = tempfile.mkstemp(prefix="prgcloud-job-", suffix=".yaml")  # mode 0600
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            fd = None
-            f.write(request.config_yaml)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                fd = None
+                f.write(request.config_yaml)
         yield path
     finally:
         if fd is not None:
