@@ -291,6 +291,28 @@ def test_a_signal_during_the_precheck_kills_the_held_gcloud_and_sends_nothing(
     nothing_left(process.pid, temp)
 
 
+def test_the_held_gcloud_ignores_a_ctrl_c_until_it_installs_its_own_handler(
+    clean_emulator: Emulator, proxy: HoldingProxy, env: dict[str, str], tmp_path: Path
+) -> None:
+    # A Ctrl-C reaches the whole foreground group; a gcloud still importing its modules
+    # would print Python's KeyboardInterrupt traceback. A stand-in gcloud that installs no
+    # handler of its own tells what it started with, then blocks on its flags file.
+    stand_in = tmp_path / "gcloud"
+    stand_in.write_text(
+        "#!/bin/sh\n"
+        'grep SigIgn /proc/$$/status > "$0.ignored"\n'
+        'for a in "$@"; do case "$a" in --flags-file=*) cat "${a#--flags-file=}" >/dev/null;; '
+        "esac; done\n"
+    )
+    stand_in.chmod(0o755)
+    add_resource(clean_emulator, used=0)
+    ignored = tmp_path / "gcloud.ignored"
+    with held_during_the_precheck(JOB, {**env, "PRGCLOUD_GCLOUD": str(stand_in)}, proxy) as _:
+        until(lambda: ignored.exists() and ignored.read_text().endswith("\n"), "its signals")
+    mask = int(ignored.read_text().split()[1], 16)
+    assert mask & (1 << (signal.SIGINT - 1)), ignored.read_text()
+
+
 def test_a_job_that_fits_is_sent_once_as_gcloud_sends_it_and_gcloud_has_the_last_word(
     clean_emulator: Emulator, proxy: HoldingProxy, env: dict[str, str], temp: Path
 ) -> None:
