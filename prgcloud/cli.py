@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from prgcloud import __version__, exit_codes, process
 from prgcloud.environment import Environment
@@ -216,13 +216,7 @@ def console_main() -> NoReturn:
     # A closed pipe (`prgcloud ... | head`) should end quietly, as gcloud does.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
-        # SIGTERM and SIGHUP unwind like Ctrl-C (gcloud is stopped, temporary files removed),
-        # then exit with the conventional 128 + N. A signal ignored from the start stays
-        # ignored, as in a shell (`nohup prgcloud ...`).
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            if signal.getsignal(signum) in (signal.SIG_DFL, signal.default_int_handler):
-                signal.signal(signum, _on_signal)
-        process.keep_handlers_prompt()  # even in the middle of a blocking read or wait
+        install_signal_handlers()
         # This process is prgcloud's own: it may import the SDK's client the fast way, which
         # leaves package `__init__`s that nothing here needs un-run (library callers never do).
         from prgcloud import sdk
@@ -241,6 +235,43 @@ def console_main() -> NoReturn:
 # signal ends the process at once (raising again could interrupt the unwinding, or the exit).
 _outcome: int | None = None
 _unwinding: int | None = None
+
+
+def install_signal_handlers() -> None:
+    """The console script's signal handling (see `console_main`); call it once, first thing.
+
+    SIGTERM and SIGHUP unwind like Ctrl-C (gcloud is stopped, temporary files removed), then
+    exit with the conventional 128 + N. A signal ignored from the start stays ignored, as in
+    a shell (`nohup prgcloud ...`).
+    """
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) in (signal.SIG_DFL, signal.default_int_handler):
+            signal.signal(signum, _on_signal)
+    sys.unraisablehook = _unraisable
+    process.keep_handlers_prompt()  # even in the middle of a blocking read or wait
+
+
+_default_unraisablehook = sys.unraisablehook
+# How long after a dropped signal it comes again (the callback it landed in is over by then).
+_REDELIVER_SECONDS = 0.05
+
+
+def _unraisable(unraisable: Any) -> None:
+    """An exception Python had to drop. A signal's can be one: a handler that runs inside a
+    weakref callback or a `__del__` (the import system has some) raises there, and Python
+    only reports it. The signal is then sent again, a moment later from another thread, so
+    that its handler runs once the callback is over and unwinds from ordinary code (should it
+    land in such a callback again, this comes round again)."""
+    global _unwinding
+    if isinstance(unraisable.exc_value, (KeyboardInterrupt, _SignalExit)) and _unwinding:
+        import threading
+
+        signum, _unwinding = _unwinding - 128, None
+        again = threading.Timer(_REDELIVER_SECONDS, os.kill, (os.getpid(), signum))
+        again.daemon = True
+        again.start()
+        return
+    _default_unraisablehook(unraisable)
 
 
 def _on_signal(signum: int, frame: object) -> None:

@@ -95,3 +95,42 @@ def test_what_prgcloud_prints_to_a_file_arrives_in_full(
     assert result.returncode == status == 0, result.stderr
     assert out.read_text() == expected.getvalue()
     assert len(expected.getvalue()) > 100
+
+
+# A signal whose handler runs inside a weakref callback (the import system's module locks use
+# them): Python drops the handler's exception there, and prgcloud must unwind all the same.
+_SIGNAL_IN_A_CALLBACK = """
+import os, signal, sys, time, weakref
+from prgcloud import cli
+
+cli.install_signal_handlers()
+
+class Thing:
+    pass
+
+def callback(ref):
+    os.kill(os.getpid(), signal.SIGHUP)
+    for _ in range(1000):  # the handler runs here, inside the callback
+        pass
+
+thing = Thing()
+ref = weakref.ref(thing, callback)
+try:
+    del thing
+    time.sleep(10)  # what prgcloud does next (a wait, a read); the signal must end it
+    print("carried on")
+except SystemExit as stop:
+    print("unwound", stop.code)
+"""
+
+
+def test_a_signal_whose_exception_python_drops_still_unwinds() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _SIGNAL_IN_A_CALLBACK],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.stdout == "unwound 129\n", result.stderr
+    assert "Exception ignored" not in result.stderr
