@@ -481,6 +481,8 @@ ROUTED = [
         ["beta", "ai", "custom-jobs", "stream-logs", "--format=json", "1"],
         id="beta-stream-logs-with-a-flag-between",
     ),
+    pytest.param(["ai", "hp-tuning-jobs", "cancel", "1", "--wait"], None, id="tuning-cancel-wait"),
+    pytest.param(["ai", "hp-tuning-jobs", "stream-logs", "1"], None, id="tuning-stream-logs"),
 ]
 
 
@@ -504,8 +506,7 @@ PASSED = [
     pytest.param(["ai", "persistent-resources", "list"], id="persistent-resources-list"),
     pytest.param(["ai", "persistent-resources", "describe", "pr"], id="resources-describe"),
     pytest.param(["ai", "hp-tuning-jobs", "list"], id="hp-tuning-jobs-list"),
-    pytest.param(["ai", "hp-tuning-jobs", "cancel", "1", "--wait"], id="tuning-cancel"),
-    pytest.param(["ai", "hp-tuning-jobs", "stream-logs", "1"], id="tuning-stream-logs"),
+    pytest.param(["ai", "hp-tuning-jobs", "cancel", "1"], id="tuning-cancel-without-wait"),
     pytest.param(["ai", "custom-jobs", "cancel", "1"], id="cancel-without-wait"),
     pytest.param(["ai", "custom-jobs", "cancel", "1", "--waiting"], id="cancel-waiting"),
     pytest.param(["ai", "custom-jobs", "cancel", "--project", "p"], id="cancel-with-flags-only"),
