@@ -8,6 +8,7 @@ output and exits without tearing the interpreter down (`python -v` would show th
 from __future__ import annotations
 
 import io
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -124,6 +125,13 @@ except SystemExit as stop:
 """
 
 
+def _default_signals() -> None:
+    # A runner started with `nohup` (or from a shell that ignores SIGINT) passes those on;
+    # prgcloud keeps an ignored signal ignored, so the child starts as a terminal's would.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def test_a_signal_whose_exception_python_drops_still_unwinds() -> None:
     result = subprocess.run(
         [sys.executable, "-c", _SIGNAL_IN_A_CALLBACK],
@@ -131,6 +139,7 @@ def test_a_signal_whose_exception_python_drops_still_unwinds() -> None:
         text=True,
         timeout=60,
         check=False,
+        preexec_fn=_default_signals,
     )
     assert result.stdout == "unwound 129\n", result.stderr
     assert "Exception ignored" not in result.stderr
